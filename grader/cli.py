@@ -1,0 +1,126 @@
+"""Command line of autograder.py."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from grader import platform_support
+from grader.table import LIMITS, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).")
+    parser.add_argument("-q", "--question", metavar="QUESTION",
+                        help="grade one question, e.g. -q q3 (its prerequisites are not required)")
+    parser.add_argument("--no-graphics", action="store_true",
+                        help="do not draw live plots while models train")
+    parser.add_argument("--mute", action="store_true",
+                        help="hide what your code prints while it is graded")
+    parser.add_argument("--check-dependencies", action="store_true",
+                        help="check that numpy, matplotlib and torch work, then exit")
+    parser.add_argument("--student-dir", type=Path, default=PROJECT_ROOT, metavar="DIR",
+                        help="grade the student files in DIR (default: this project's folder); "
+                             "files missing there count as not submitted")
+    parser.add_argument("--seed", type=int, default=LIMITS.default_seed,
+                        help=f"random seed; the same seed gives the same grade (default: "
+                             f"{LIMITS.default_seed})")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the results as JSON to FILE")
+    parser.add_argument("--gradescope-output", action="store_true",
+                        help="write Gradescope's results.json (see --results-file)")
+    parser.add_argument("--results-file", type=Path, metavar="FILE",
+                        help="where --gradescope-output writes (default: "
+                             f"{GRADESCOPE_RESULTS} if that folder exists, else results.json)")
+    parser.add_argument("--edx-output", action="store_true",
+                        help="write an edX summary to edx_response.html")
+    parser.add_argument("--time-limit-scale", type=float, default=1.0, metavar="X",
+                        help="multiply every time limit by X (e.g. 2 on a slow machine)")
+    parser.add_argument("--memory-limit", type=int, default=LIMITS.memory_mb, metavar="MB",
+                        help=f"memory allowed to student code, in MB (default: {LIMITS.memory_mb})")
+    parser.add_argument("--enforce-imports", action="store_true",
+                        help="fail questions whose files import anything the skeleton does not "
+                             "(default: only warn)")
+    parser.add_argument("--save-plots", type=Path, metavar="DIR",
+                        help="save a picture of each trained model to DIR/qN.png (works "
+                             "without a display)")
+    args = parser.parse_args(argv)
+
+    if args.question is not None:
+        wanted = args.question.lower()
+        wanted = wanted if wanted.startswith("q") else f"q{wanted}"
+        if wanted not in QUESTIONS_BY_ID:
+            parser.error(f"there is no question {args.question!r}; choose one of "
+                         f"{', '.join(QUESTIONS_BY_ID)}")
+        args.question = wanted
+    if not args.student_dir.is_dir():
+        parser.error(f"--student-dir {args.student_dir} is not a folder")
+    if args.time_limit_scale <= 0:
+        parser.error("--time-limit-scale must be positive")
+    if args.memory_limit < 256:
+        parser.error("--memory-limit must be at least 256 (MB)")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.check_dependencies:
+        from grader.dependencies import check_dependencies
+        return check_dependencies(graphics=not args.no_graphics)
+
+    from grader.grading import Grader, Settings
+    from grader.judge_data import DataProblem, JudgeData
+    from grader.report import Reporter, write_edx, write_gradescope, write_json
+
+    student_dir = args.student_dir.resolve()
+    reporter = Reporter()
+    try:
+        data = JudgeData(PROJECT_ROOT / "data")
+    except DataProblem as problem:
+        print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
+        return 2
+    settings = Settings(project_root=PROJECT_ROOT, student_dir=student_dir, seed=args.seed,
+                        graphics=not args.no_graphics, mute=args.mute,
+                        plots_dir=args.save_plots.resolve() if args.save_plots else None,
+                        time_limit_scale=args.time_limit_scale, memory_mb=args.memory_limit,
+                        enforce_imports=args.enforce_imports)
+    if settings.plots_dir:
+        settings.plots_dir.mkdir(parents=True, exist_ok=True)
+
+    notes = [f"on this system {text}" for text in platform_support.limitations()]
+    if not any((student_dir / name).is_file() for name in STUDENT_FILES):
+        notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
+    questions = [QUESTIONS_BY_ID[args.question]] if args.question else list(QUESTIONS)
+
+    reporter.begin(args.seed, student_dir, notes)
+    started = time.monotonic()
+    grader = Grader(settings, data, reporter)
+    try:
+        results = grader.grade(questions, honour_prerequisites=args.question is None)
+    except KeyboardInterrupt:
+        print("\nInterrupted: grading stopped; no results were written.", file=sys.stderr)
+        return 130
+    reporter.summary(results)
+    seconds = time.monotonic() - started
+
+    if args.json:
+        write_json(args.json, results, args.seed, student_dir, seconds)
+    if args.gradescope_output:
+        target = args.results_file or (GRADESCOPE_RESULTS if GRADESCOPE_RESULTS.parent.is_dir()
+                                       else Path("results.json"))
+        write_gradescope(target, results, reporter.text, seconds)
+    if args.edx_output:
+        write_edx(Path("edx_response.html"), results)
+    if grader.internal_errors:
+        print(f"autograder.py: {grader.internal_errors} question(s) hit an internal error in the "
+              "autograder (marked FAIL with an explanation above); please report it.",
+              file=sys.stderr)
+        return 3
+    return 0

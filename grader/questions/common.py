@@ -1,0 +1,182 @@
+"""Helpers shared by the questions: checking what student code returned (sandbox
+side) and turning sandbox outcomes into check results (judge side)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from grader.results import CheckResult, failed, passed
+from grader.runner import SandboxOutcome
+from grader.student_code import StepFailure, is_stub
+from grader.table import Question
+
+# ---------------------------------------------------------------- sandbox side
+
+
+def expect_tensor(value, label: str, method=None):
+    """``value`` if it is a torch tensor, else a StepFailure saying what it was."""
+    import torch
+    if value is None:
+        if method is not None and is_stub(method):
+            raise StepFailure("none", f"{label} returned None: it is still the skeleton. "
+                                      "Fill it in (see its docstring).")
+        raise StepFailure("none", f"{label} returned None: is a `return` statement missing?")
+    if not torch.is_tensor(value):
+        raise StepFailure("type", f"{label} returned a {type(value).__name__}; it should "
+                                  "return a torch tensor")
+    return value
+
+
+def expect_shape(tensor, shape: tuple, label: str, meaning: str = "") -> None:
+    if tuple(tensor.shape) != tuple(shape):
+        raise StepFailure("shape", f"{label} returned a tensor of shape {tuple(tensor.shape)}; "
+                                   f"expected {tuple(shape)}{meaning}")
+
+
+def forward_method(model):
+    """The model's own forward (for telling a skeleton stub from a missing return)."""
+    return type(model).__dict__.get("forward")
+
+
+def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
+                output_shape: tuple) -> dict:
+    """Run model and loss once on (x, y) with gradients on both inputs.
+
+    Returns the facts the judge needs: the output and loss shapes, whether the loss is
+    finite, and whether it depends on x and on y (non-zero gradients).
+    """
+    import torch
+    x = torch.tensor(np.asarray(x), dtype=torch.float32, requires_grad=True)
+    y = torch.tensor(np.asarray(y), dtype=torch.float32, requires_grad=True)
+    output = expect_tensor(ctx.call(f"{model_label}.forward", model, x),
+                           f"{model_label}.forward", forward_method(model))
+    expect_shape(output, output_shape, f"{model_label}.forward")
+    loss = expect_tensor(ctx.call(loss_label, loss_fn, output, y), loss_label, loss_fn)
+    if loss.numel() != 1:
+        raise StepFailure("shape", f"{loss_label} returned {loss.numel()} numbers (shape "
+                                   f"{tuple(loss.shape)}); a loss is a single number: "
+                                   "average over the batch")
+    if not loss.requires_grad:
+        raise StepFailure("graph", f"{loss_label} returned a loss that is not connected "
+                                   "to the model (no gradient can flow back); avoid .item(), "
+                                   ".detach(), numpy or creating new tensors from values")
+    grad_x, grad_y = torch.autograd.grad(loss, [x, y], allow_unused=True)
+    return {
+        "output_shape": list(output.shape),
+        "loss_value": float(loss.detach().reshape(-1)[0]),
+        "depends_on_x": grad_x is not None and bool(torch.any(grad_x != 0)),
+        "depends_on_y": grad_y is not None and bool(torch.any(grad_y != 0)),
+    }
+
+
+def parameters_snapshot(model) -> list:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def parameters_changed(model, before: list) -> bool:
+    import torch
+    after = list(model.parameters())
+    return len(after) != len(before) or any(
+        a.shape != b.shape or not torch.equal(a.detach(), b) for a, b in zip(after, before))
+
+
+def predict_in_chunks(ctx, model, label: str, inputs: np.ndarray, columns: int,
+                      chunk: int = 1000) -> np.ndarray:
+    """``model(inputs)`` in evaluation mode without gradients, as a float32 array."""
+    import torch
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(inputs), chunk):
+                batch = torch.from_numpy(np.ascontiguousarray(inputs[start:start + chunk]))
+                output = expect_tensor(ctx.call(f"{label}.forward", model, batch),
+                                       f"{label}.forward", forward_method(model))
+                expect_shape(output, (len(batch), columns), f"{label}.forward")
+                outputs.append(output.detach().float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(outputs)
+
+
+class Withheld:
+    """Stands in for test labels inside the sandbox: the judge keeps them, and
+    using them (for training or for printing a test score) is a clear error."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def _refuse(self, *args, **kwargs):
+        raise StepFailure("withheld", f"dataset.{self._name} is kept by the autograder while "
+                                      "it grades (the test split is scored by the grader). "
+                                      "Use dataset.get_validation_accuracy() (the dev split) "
+                                      "to follow training instead.")
+
+    __getitem__ = __len__ = __iter__ = __array__ = __eq__ = __ne__ = _refuse
+    __float__ = __int__ = __bool__ = __getattr__ = _refuse
+
+
+# ------------------------------------------------------------------ judge side
+
+
+def sanity_verdict(question: Question, check, outcome: SandboxOutcome, step: str,
+                   expected_shapes: list[list[int]]) -> CheckResult:
+    """Pass when every probe of ``step`` had the expected output shape and a finite,
+    single-number loss that depends on both x and y."""
+    result = outcome.step(step)
+    if result is None or not result.ok:
+        return failed(question, check, outcome.why_missing(step))
+    probes = result.values.get("probes")
+    if not isinstance(probes, list) or len(probes) != len(expected_shapes):
+        return failed(question, check, "the sanity checks did not report their results")
+    for facts, shape in zip(probes, expected_shapes):
+        if not isinstance(facts, dict) or facts.get("output_shape") != shape:
+            return failed(question, check, f"expected output shape {tuple(shape)}")
+        if not is_finite(facts.get("loss_value")):
+            return failed(question, check, f"the loss is {facts.get('loss_value')} (not a "
+                                           "finite number) for a batch of "
+                                           f"{shape[0]} with a freshly built model")
+        if facts.get("depends_on_x") is not True:
+            return failed(question, check, "the loss does not depend on the input x: is the "
+                                           "model's output used to compute it?")
+        if facts.get("depends_on_y") is not True:
+            return failed(question, check, "the loss does not depend on the labels y: are "
+                                           "they passed to the loss function?")
+    return passed(question, check, "output shapes and loss gradients are as expected")
+
+
+def accuracy_verdict(question: Question, check, outcome: SandboxOutcome, step: str,
+                     labels: np.ndarray, what: str) -> CheckResult:
+    """Pass when the argmax of the logits the sandbox returned for the judge's test
+    inputs matches the judge's labels often enough."""
+    threshold = question.thresholds["min_accuracy"]
+    result = outcome.step(step)
+    logits = outcome.array(step, "logits")
+    if result is None or not result.ok or logits is None:
+        return failed(question, check, outcome.why_missing(step))
+    if logits.shape[0] != len(labels) or logits.ndim != 2:
+        return failed(question, check, f"predictions for {len(labels)} {what} were expected; "
+                                       f"got an array of shape {logits.shape}")
+    if not np.isfinite(logits).all():
+        return failed(question, check, "the model's scores contain NaN or infinity after "
+                                       "training (is the learning rate too high?)", metric=0.0)
+    accuracy = float(np.mean(logits.argmax(axis=1) == labels))
+    measured = f"test accuracy {accuracy:.2%} on {len(labels)} {what} (required: {threshold:.0%})"
+    notes = _training_notes(result.values)
+    if accuracy >= threshold:
+        return passed(question, check, measured + notes, metric=accuracy)
+    return failed(question, check, measured + notes, metric=accuracy)
+
+
+def _training_notes(values: dict) -> str:
+    if values.get("parameters_changed") is False:
+        return ("\ntraining did not change any of the model's weights: is the training "
+                "function still the skeleton, or is optimizer.step() missing?")
+    return ""
+
+
+def is_finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,140 @@
+"""Everything the grader prints or writes: the text students know, JSON for scripts,
+Gradescope's results.json and edX's response file."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from grader.results import PASSED, QuestionResult, format_points
+from grader.table import Question
+
+
+class Reporter:
+    """Prints the familiar autograder text and keeps a copy for result files."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.lines: list[str] = []
+        self.started = time.time()
+
+    def say(self, text: str = "") -> None:
+        self.lines.append(text)
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def begin(self, seed: int, student_dir: Path, notes: list[str]) -> None:
+        self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
+                 f"grading the files in {student_dir})")
+        for note in notes:
+            self.say(f"Note: {note}")
+
+    def question_started(self, question: Question) -> None:
+        self.say()
+        self.say(f"Question {question.id}")
+        self.say("=" * (9 + len(question.id)))
+
+    def question_finished(self, result: QuestionResult) -> None:
+        for note in result.notes:
+            self.say(f"*** Warning: {note}")
+        for check in result.checks:
+            label = "PASS" if check.status == PASSED else "FAIL"
+            if check.status == "skipped":
+                label = "SKIP"
+            self.say(f"*** {label}: {check.title} "
+                     f"({format_points(check.points)}/{format_points(check.max_points)})")
+            for line in check.message.splitlines():
+                self.say(f"***     {line}")
+        self.say()
+        self.say(f"### Question {result.question.id}: {format_points(result.points)}/"
+                 f"{format_points(result.max_points)} ###")
+
+    def summary(self, results: list[QuestionResult]) -> None:
+        self.say()
+        self.say(f"Finished at {time.strftime('%H:%M:%S')}")
+        self.say()
+        self.say("Provisional grades")
+        self.say("==================")
+        for result in results:
+            self.say(f"Question {result.question.id}: {format_points(result.points)}/"
+                     f"{format_points(result.max_points)}")
+        self.say("------------------")
+        total = sum(r.points for r in results)
+        possible = sum(r.max_points for r in results)
+        self.say(f"Total: {format_points(total)}/{format_points(possible)}")
+        self.say()
+        self.say("Your grades are NOT yet registered. To register your grades, make sure to "
+                 "follow your instructor's guidelines to receive credit on your project.")
+        self.say()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path,
+               seconds: float) -> None:
+    """Machine-readable results: one entry per check, plus totals."""
+    tests = []
+    for result in results:
+        for check in result.checks:
+            tests.append({"name": check.name, "question": check.question, "check": check.key,
+                          "points": check.points, "max": check.max_points,
+                          "status": check.status, "message": check.message,
+                          "metric": check.metric, "seconds": round(check.seconds, 2)})
+    document = {
+        "seed": seed,
+        "student_dir": str(student_dir),
+        "total": sum(r.points for r in results),
+        "max": sum(r.max_points for r in results),
+        "seconds": round(seconds, 2),
+        "questions": {r.question.id: {"points": r.points, "max": r.max_points,
+                                      "seconds": round(r.seconds, 2), "warnings": r.notes,
+                                      "output_bytes": r.output_bytes}
+                      for r in results},
+        "tests": tests,
+    }
+    _atomic_write(path, json.dumps(document, indent=2) + "\n")
+
+
+def write_gradescope(path: Path, results: list[QuestionResult], text: str,
+                     seconds: float) -> None:
+    """Gradescope's results.json: a total, the run's text, and one test per check."""
+    tests, number = [], 0
+    for result in results:
+        for index, check in enumerate(result.checks, start=1):
+            number += 1
+            output = check.message
+            if index == 1 and result.notes:
+                output = "\n".join(f"Warning: {note}" for note in result.notes) + "\n" + output
+            if index == 1 and result.output.strip():
+                output += f"\n\nOutput of your code (first part):\n{result.output}"
+            tests.append({"name": check.name, "number": f"{result.question.id}.{index}",
+                          "score": check.points, "max_score": check.max_points,
+                          "status": "passed" if check.status == PASSED else "failed",
+                          "output": output})
+    document = {"score": sum(r.points for r in results), "execution_time": round(seconds),
+                "output": text, "tests": tests}
+    _atomic_write(path, json.dumps(document, indent=2) + "\n")
+
+
+def write_edx(path: Path, results: list[QuestionResult]) -> None:
+    """A small HTML summary, as edX-hosted versions of the course expect."""
+    total = sum(r.points for r in results)
+    possible = sum(r.max_points for r in results)
+    rows = "".join(
+        f"<tr><td>{html.escape(r.question.id)}</td><td>{format_points(r.points)}/"
+        f"{format_points(r.max_points)}</td></tr>" for r in results)
+    _atomic_write(path, f"<div><p>Total: {format_points(total)}/{format_points(possible)}</p>"
+                        f"<table>{rows}</table></div>\n")

@@ -1,0 +1,73 @@
+"""Result values: what a check found, and what a question earned.
+
+Checks return these values; the grader collects them and the report prints
+them. Nothing here prints or decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.table import Check, Question
+
+PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
+
+
+@dataclass
+class CheckResult:
+    question: str
+    key: str
+    title: str
+    max_points: float
+    points: float
+    status: str                  # PASSED, FAILED, SKIPPED, or ERROR (the grader's fault)
+    message: str = ""
+    metric: float | None = None  # the measured figure (accuracy, loss...), if any
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.question}: {self.title}"
+
+
+def passed(question: Question, check: Check, message: str = "", metric=None) -> CheckResult:
+    return CheckResult(question.id, check.key, check.title, check.points, check.points,
+                       PASSED, message, _number(metric))
+
+
+def failed(question: Question, check: Check, message: str, metric=None,
+           status: str = FAILED) -> CheckResult:
+    return CheckResult(question.id, check.key, check.title, check.points, 0.0,
+                       status, message, _number(metric))
+
+
+def _number(value):
+    return None if value is None else float(value)
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    checks: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+    output: str = ""             # the start of the student's printed output
+    output_bytes: int = 0
+    notes: list[str] = field(default_factory=list)   # warnings shown with the question
+
+    @property
+    def points(self) -> float:
+        return sum(check.points for check in self.checks)
+
+    @property
+    def max_points(self) -> float:
+        return self.question.points
+
+    @property
+    def full_marks(self) -> bool:
+        return all(check.status == PASSED for check in self.checks) and bool(self.checks)
+
+
+def format_points(value: float) -> str:
+    """5 -> '5', 2.5 -> '2.5', 1/3 -> '0.33' (never '%d' rounding half points away)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

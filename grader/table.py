@@ -1,0 +1,141 @@
+"""The one table of what the autograder grades: questions, checks, points,
+prerequisites, thresholds, time limits, and the imports each skeleton file ships with.
+
+Nothing about a question's scoring lives anywhere else: the code in
+``grader/questions/`` reads its thresholds from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report (``*** PASS: <title>``), worth ``points``."""
+    key: str
+    title: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    title: str
+    checks: tuple[Check, ...]
+    # Student files whose code this question runs (imports between them included).
+    student_files: tuple[str, ...]
+    # Python module in grader.questions with make_probes / run_in_sandbox / score.
+    module: str
+    # Seconds of wall-clock time for the whole question (scaled by --time-limit-scale).
+    time_limit: float
+    thresholds: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # Questions that must earn full marks first when all questions are graded
+    # (ignored with -q).
+    prerequisites: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> float:
+        return sum(check.points for check in self.checks)
+
+
+def _frozen(**values) -> MappingProxyType:
+    return MappingProxyType(values)
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "q1", "Perceptron",
+        checks=(Check("sanity", "PerceptronModel: weights, scores and predictions", 2),
+                Check("update", "train_perceptron: update rule", 1),
+                Check("converge", "train_perceptron: 100% training accuracy", 2)),
+        student_files=("models.py", "train.py"), module="perceptron", time_limit=120,
+        thresholds=_frozen(training_accuracy=1.0, weight_tolerance=1e-4)),
+    Question(
+        "q2", "Non-linear regression",
+        checks=(Check("sanity", "RegressionModel and regression_loss: shapes and gradients", 2),
+                Check("fit", "train_regression: mean squared error on sin(x)", 3)),
+        student_files=("models.py", "losses.py", "train.py"), module="regression",
+        time_limit=300, thresholds=_frozen(max_mse=0.02, fresh_points=200)),
+    Question(
+        "q3", "Digit classification",
+        checks=(Check("sanity", "DigitClassificationModel and loss: shapes and gradients", 2),
+                Check("accuracy", "train_digitclassifier: test accuracy", 3)),
+        student_files=("models.py", "losses.py", "train.py"), module="digits",
+        time_limit=600, thresholds=_frozen(min_accuracy=0.97)),
+    Question(
+        "q4", "Language identification",
+        checks=(Check("sanity", "LanguageIDModel and loss: shapes and gradients", 2),
+                Check("accuracy", "train_languageid: test accuracy", 3)),
+        student_files=("models.py", "losses.py", "train.py"), module="language",
+        time_limit=600, thresholds=_frozen(min_accuracy=0.81)),
+    Question(
+        "q5", "Convolutional neural network",
+        checks=(Check("convolve", "Convolve: valid 2-D convolution", 1),
+                Check("accuracy", "train_digitconvolution: test accuracy", 2)),
+        student_files=("models.py", "losses.py", "train.py"), module="convolution",
+        time_limit=600, thresholds=_frozen(min_accuracy=0.80, tolerance=1e-4)),
+    Question(
+        "q6", "Attention",
+        checks=(Check("attention", "AttentionBlock: causal scaled dot-product attention", 2),),
+        student_files=("models.py",), module="attention", time_limit=120,
+        thresholds=_frozen(tolerance=1e-4)),
+    Question(
+        "q7", "Character GPT (ungraded)",
+        checks=(Check("shapes", "Character_GPT: output shape", 0),
+                Check("causal", "Character_GPT: no peeking at later characters", 0),
+                Check("learns", "Character_GPT: loss falls on a tiny text", 0)),
+        student_files=("models.py", "gpt_model.py"), module="gpt", time_limit=180,
+        thresholds=_frozen(max_loss_ratio=0.5, tolerance=1e-5), prerequisites=("q6",)),
+)
+
+QUESTIONS_BY_ID = MappingProxyType({question.id: question for question in QUESTIONS})
+
+STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
+
+# Names the course has published under two spellings; the grader accepts either.
+NAME_VARIANTS = MappingProxyType({
+    "AttentionBlock": ("AttentionBlock", "Attention"),
+    "train_digitconvolution": ("train_digitconvolution", "Train_DigitConvolution"),
+    "digitconvolution_loss": ("digitconvolution_loss", "digitconvolution_Loss"),
+})
+
+# The imports of each skeleton file as shipped, as ``import X`` / ``from X import Y``
+# (aliases dropped). tests/test_skeleton.py keeps this in step with the files.
+ALLOWED_IMPORTS = MappingProxyType({
+    "models.py": frozenset({
+        "from torch import no_grad", "from torch import stack",
+        "from torch.utils.data import DataLoader", "from torch.nn import Module",
+        "import torch", "from torch.nn import Parameter", "from torch.nn import Linear",
+        "from torch import optim", "from torch import tensor", "from torch import tensordot",
+        "from torch import ones", "from torch import matmul",
+        "from torch.nn.functional import cross_entropy", "from torch.nn.functional import relu",
+        "from torch.nn.functional import mse_loss", "from torch.nn.functional import softmax",
+        "from torch import movedim"}),
+    "losses.py": frozenset({
+        "from torch.nn.functional import cross_entropy",
+        "from torch.nn.functional import mse_loss"}),
+    "train.py": frozenset({
+        "from torch import no_grad", "from torch import movedim",
+        "from torch.utils.data import DataLoader", "from torch import optim",
+        "from torch import tensor", "from losses import regression_loss",
+        "from losses import digitclassifier_loss", "from losses import languageid_loss",
+        "from losses import digitconvolution_loss"}),
+    "gpt_model.py": frozenset({
+        "import torch", "import torch.nn", "from torch.nn import functional",
+        "from models import AttentionBlock"}),
+})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Defaults for the sandbox, each overridable on the command line."""
+    memory_mb: int = 4096          # --memory-limit
+    output_shown_bytes: int = 200_000   # student output shown per question
+    output_kept_bytes: int = 20_000     # student output kept for JSON/Gradescope
+    sanity_step_seconds: float = 60.0   # a single sanity step (not training)
+    default_seed: int = 0
+
+
+LIMITS = Limits()
