@@ -154,7 +154,7 @@ class PerceptronDataset(Custom_Dataset):
         y = np.where(x[:, 0] + 2 * x[:, 1] - 1 >= 0, 1.0, -1.0)[:, None]
         super().__init__(x, y)
         self.model = model
-        self.epoch = 0
+        self.epoch = 0  # the course's name; it counts items read, not passes
 
     def _after_reading(self, count: int) -> None:
         self.epoch += count
@@ -345,24 +345,28 @@ class LanguageIDDataset(Custom_Dataset):
         return float(np.mean(self.predict("dev").argmax(axis=1) == self.dev_y))
 
 
-def watch(dataset, refresh_per_second: float = 4.0, save_to: str | None = None) -> bool:
+def watch(dataset, refresh_per_second: float = 4.0, save_to=None) -> bool:
     """Draw a live picture of ``dataset.model`` while it trains on ``dataset``.
 
     The picture depends on the dataset (the perceptron's boundary, the fitted sine,
     digit confidences, spotlight words) and is refreshed at most
-    ``refresh_per_second`` times a second. Returns False, drawing nothing, where no
-    display is available, unless ``save_to`` names a PNG file to write instead
-    (updated at the same rate). Call ``unwatch(dataset)`` to stop.
+    ``refresh_per_second`` times a second, as the training loop reads batches (in
+    the main process: with ``DataLoader(num_workers > 0)`` nothing is drawn).
+    Returns False, drawing nothing, for a dataset without a picture, or where no
+    display is available and ``save_to`` (a PNG path, rewritten at each refresh)
+    is not given. Call ``unwatch(dataset)`` to stop.
     """
     from grader.live_plots import monitor_for  # matplotlib is imported only here
 
+    unwatch(dataset)
     monitor = monitor_for(dataset, refresh_per_second=refresh_per_second, save_to=save_to)
     dataset.monitor = monitor
     return monitor is not None
 
 
 def unwatch(dataset) -> None:
-    """Stop the live picture started by ``watch`` (the final frame is kept/saved)."""
+    """Stop the live picture started by ``watch``: the window closes, and a PNG
+    given as ``save_to`` keeps the final frame."""
     monitor, dataset.monitor = getattr(dataset, "monitor", None), None
     if monitor is not None:
         monitor.close()

@@ -30,7 +30,8 @@ def display_available() -> bool:
     if sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False
-    import matplotlib
+    # Importing pyplot resolves the backend: matplotlib picks agg where no window opens.
+    import matplotlib.pyplot
     backend = matplotlib.get_backend().lower()
     return backend not in _NON_INTERACTIVE_BACKENDS and "inline" not in backend
 
@@ -263,8 +264,7 @@ class RegressionMonitor(LiveMonitor):
         self._order = np.argsort(dataset.x[:, 0])                           # (N,)
         xs = dataset.x[self._order, 0]
         self.axes = ax = self.figure.add_subplot()
-        ax.plot(xs, dataset.y[self._order, 0], "--", color="gray", linewidth=2,
-                label="target sin(x)")
+        ax.plot(xs, dataset.y[self._order, 0], "--", color="gray", lw=2, label="target sin(x)")
         self._fit, = ax.plot([], [], color="tab:orange", linewidth=2, label="model prediction")
         # Fixed limits, so that the curve is seen converging instead of the axes moving.
         ax.set(xlim=(xs[0], xs[-1]), ylim=(-2, 2), xlabel="x", ylabel="y", title="Regression")

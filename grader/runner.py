@@ -143,7 +143,8 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
     with tempfile.TemporaryDirectory(prefix="grader-job-") as tmp:
         job_dir = Path(tmp)
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        np.savez(job_dir / "probes.npz", **probes)
+        # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
+        np.savez(job_dir / "probes.npz", **{k: v for k, v in probes.items() if not k.startswith("_")})
         command = [sys.executable, "-c", BOOTSTRAP.format(root=str(project_root)), str(job_dir)]
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
                    PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),

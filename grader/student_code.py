@@ -11,6 +11,7 @@ import ast
 import importlib
 import inspect
 import sys
+import textwrap
 import traceback
 import types
 from pathlib import Path
@@ -98,22 +99,29 @@ def student_frames_here(files: StudentFiles) -> str:
 
 
 def is_stub(obj) -> bool:
-    """True when a function (or a class's forward) is still the shipped skeleton:
-    its body holds nothing but strings (docstring, '*** YOUR CODE HERE ***') or pass."""
+    """True when a function (or a class's forward) is still the shipped skeleton: it
+    ends with the '*** YOUR CODE HERE ***' marker (or has only strings and pass in
+    its body) and contains no return statement."""
     if inspect.isclass(obj):
         obj = obj.__dict__.get("forward")
     if not inspect.isfunction(obj):
         return False
     try:
-        tree = ast.parse(inspect.getsource(obj).strip())
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
     except (OSError, TypeError, SyntaxError):
         return False
     function = tree.body[0]
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
-    return all(isinstance(statement, ast.Pass) or (
-        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-        and isinstance(statement.value.value, str)) for statement in function.body)
+    if any(isinstance(node, ast.Return) for node in ast.walk(function)):
+        return False
+
+    def is_text(statement) -> bool:
+        return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str))
+    last = function.body[-1]
+    only_text = all(is_text(s) or isinstance(s, ast.Pass) for s in function.body)
+    return only_text or (is_text(last) and "YOUR CODE HERE" in last.value.value)
 
 
 class _Unavailable(types.ModuleType):

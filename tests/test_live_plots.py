@@ -15,9 +15,11 @@ from grader import live_plots
 
 @pytest.fixture(autouse=True)
 def headless(monkeypatch):
+    import matplotlib.pyplot as plt
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    plt.switch_backend("agg")  # matplotlib may have read MPLBACKEND before this test
 
 
 class Perceptron(torch.nn.Module):

@@ -1,0 +1,142 @@
+"""q6: causal scaled dot-product attention.
+
+For random sizes the sandbox builds the student's AttentionBlock, runs it on the
+judge's inputs, and returns the block's own weights, mask and output. The judge
+computes softmax(mask(Q K^T / sqrt(C))) V from those weights in float64 and
+compares; when the output is wrong it names the likely mistake.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.questions.common import expect_shape, expect_tensor, forward_method
+from grader.results import failed, passed
+from grader.student_code import StepFailure
+
+CONFIGS = 6
+LAYERS = ("q_layer", "k_layer", "v_layer")
+
+
+def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+    configs = []
+    for _ in range(CONFIGS):
+        layer_size, block_size = int(rng.integers(2, 17)), int(rng.integers(2, 11))
+        configs.append((layer_size, block_size, int(rng.integers(1, 5)),
+                        int(rng.integers(1, block_size + 1))))
+    configs[0] = (configs[0][0], configs[0][1], configs[0][2], configs[0][1])  # T = block_size
+    inputs = [rng.standard_normal((b, t, c)).astype(np.float32) for c, _, b, t in configs]
+    return {"configs": np.array(configs, dtype=np.int64),
+            "inputs": np.concatenate([x.ravel() for x in inputs])}
+
+
+def _inputs(probes) -> list[np.ndarray]:
+    out, offset = [], 0
+    for c, _, b, t in probes["configs"]:
+        size = int(b * t * c)
+        out.append(probes["inputs"][offset:offset + size].reshape(int(b), int(t), int(c)))
+        offset += size
+    return out
+
+
+# ------------------------------------------------------------------ sandbox side
+
+def run_in_sandbox(ctx) -> None:
+    def attention(record):
+        import torch
+        block_class = ctx.lookup(ctx.student("models"), "AttentionBlock")
+        for index, ((c, block_size, b, t), x) in enumerate(zip(ctx.probes["configs"],
+                                                               _inputs(ctx.probes))):
+            block = ctx.call(f"models.AttentionBlock({c}, {block_size})", block_class,
+                             int(c), int(block_size))
+            for name in LAYERS:
+                layer = getattr(block, name, None)
+                if not isinstance(getattr(layer, "weight", None), torch.Tensor):
+                    raise StepFailure("missing", f"AttentionBlock has no linear layer {name}: "
+                                                 "keep the layers that __init__ creates")
+                record.save(f"{index}_{name}_weight", layer.weight.detach().double().numpy())
+                bias = layer.bias if layer.bias is not None else torch.zeros(int(c))
+                record.save(f"{index}_{name}_bias", bias.detach().double().numpy())
+            mask = getattr(block, "mask", None)
+            if isinstance(mask, torch.Tensor):
+                record.save(f"{index}_mask", mask.detach().double().numpy())
+            label = "models.AttentionBlock.forward"
+            with torch.no_grad():
+                output = expect_tensor(ctx.call(label, block, torch.from_numpy(x)), label,
+                                       forward_method(block))
+            expect_shape(output, x.shape, label, " (the same shape as the input)")
+            record.save(f"{index}_output", output.detach().double().numpy())
+
+    ctx.run_step("attention", attention, budget=ctx.job["sanity_seconds"])
+
+
+# -------------------------------------------------------------------- judge side
+
+def _softmax(scores: np.ndarray, axis: int) -> np.ndarray:
+    shifted = scores - np.max(scores, axis=axis, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=axis, keepdims=True)
+
+
+def _attend(x, q, k, v, *, scale: float, causal: bool = True, axis: int = -1):
+    scores = q @ np.swapaxes(k, 1, 2) / scale                         # (B, T, T)
+    if causal:
+        t = scores.shape[-1]
+        scores = np.where(np.tril(np.ones((t, t))) == 0, -np.inf, scores)
+    return _softmax(scores, axis) @ v                                  # (B, T, C)
+
+
+def expected_and_mistakes(x, weights: dict) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The correct output, and the outputs of common mistakes, for one config."""
+    x = x.astype(np.float64)
+    q, k, v = (x @ weights[f"{n}_weight"].T + weights[f"{n}_bias"] for n in LAYERS)
+    c = x.shape[-1]
+    correct = _attend(x, q, k, v, scale=np.sqrt(c))
+    mistakes = {
+        "the causal mask is not applied (every position sees later ones)":
+            _attend(x, q, k, v, scale=np.sqrt(c), causal=False),
+        "the scores are not divided by sqrt(layer_size)": _attend(x, q, k, v, scale=1.0),
+        "the scores are divided by layer_size instead of its square root":
+            _attend(x, q, k, v, scale=float(c)),
+        "Q and K come from the wrong layers (q_layer makes Q, k_layer makes K)":
+            _attend(x, k, q, v, scale=np.sqrt(c)),
+    }
+    if x.shape[1] > 1:
+        with np.errstate(invalid="ignore"):
+            mistakes["the softmax is taken over the wrong dimension (use dim=-1)"] = \
+                _attend(x, q, k, v, scale=np.sqrt(c), axis=1)
+    return correct, mistakes
+
+
+def score(question, outcome, probes, data) -> list:
+    (check,) = question.checks
+    result = outcome.step("attention")
+    if result is None or not result.ok:
+        return [failed(question, check, outcome.why_missing("attention"))]
+    tolerance = question.thresholds["tolerance"]
+    for index, ((c, block_size, b, t), x) in enumerate(zip(probes["configs"], _inputs(probes))):
+        arrays = {name: outcome.array("attention", f"{index}_{name}")
+                  for name in ("mask", "output") + tuple(f"{n}_{p}" for n in LAYERS
+                                                         for p in ("weight", "bias"))}
+        if any(value is None for value in arrays.values()):
+            return [failed(question, check, "the attention check did not report its results "
+                                            "(is the mask buffer still registered in __init__?)")]
+        size = f"AttentionBlock({c}, {block_size}) on an input of shape ({b}, {t}, {c})"
+        if arrays["mask"].shape != (1, 1, block_size, block_size) or not np.array_equal(
+                arrays["mask"][0, 0], np.tril(np.ones((block_size, block_size)))):
+            return [failed(question, check, f"{size}: the mask buffer should be the lower-"
+                                            f"triangular ones of shape (1, 1, {block_size}, "
+                                            f"{block_size}) that __init__ creates")]
+        correct, mistakes = expected_and_mistakes(x, arrays)
+        if arrays["output"].shape != correct.shape:
+            return [failed(question, check, f"{size}: output shape {arrays['output'].shape}, "
+                                            f"expected {correct.shape}")]
+        if not np.allclose(arrays["output"], correct, rtol=tolerance, atol=tolerance):
+            diagnosis = next((why for why, wrong in mistakes.items()
+                              if np.allclose(arrays["output"], wrong, rtol=1e-3, atol=1e-3)),
+                             "compare each step with softmax(mask(Q K^T / sqrt(C))) V")
+            error = float(np.max(np.abs(arrays["output"] - correct)))
+            return [failed(question, check, f"{size}: the output differs from the reference "
+                                            f"by up to {error:.4g}. Likely cause: {diagnosis}")]
+    return [passed(question, check, f"matches softmax(mask(QK^T/sqrt(C)))V on {CONFIGS} "
+                                    "random sizes")]

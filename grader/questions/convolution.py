@@ -1,0 +1,148 @@
+"""q5: Convolve and a small convolutional network on an MNIST subset.
+
+The judge draws random matrices and kernels, and checks the student's ``Convolve``
+against its own 'valid' 2-D correlation; built-in convolutions are switched off
+while ``Convolve`` runs. The network is then trained on the subset's 1000 training
+digits and scored on 500 MNIST test digits, none of which it trained on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from grader.questions.common import accuracy_verdict, expect_tensor
+from grader.questions.digits import build, mnist_test_probes, train_and_predict
+from grader.results import failed, passed
+from grader.student_code import StepFailure
+
+CASES = 12
+TEST_DIGITS = 500        # backend.DigitClassificationDataset2.TEST_SIZE
+
+
+def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+    input_shapes = rng.integers(2, 9, (CASES, 2))
+    weight_shapes = np.stack([rng.integers(1, input_shapes[:, 0] + 1),
+                              rng.integers(1, input_shapes[:, 1] + 1)], axis=1)
+    inputs = [rng.uniform(-1, 1, tuple(s)).astype(np.float32) for s in input_shapes]
+    weights = [rng.uniform(-1, 1, tuple(s)).astype(np.float32) for s in weight_shapes]
+    probes = mnist_test_probes(rng, data, TEST_DIGITS)
+    probes.update(conv_input_shapes=input_shapes, conv_weight_shapes=weight_shapes,
+                  conv_inputs=np.concatenate([a.ravel() for a in inputs]),
+                  conv_weights=np.concatenate([a.ravel() for a in weights]))
+    return probes
+
+
+def _unpack(flat: np.ndarray, shapes: np.ndarray) -> list[np.ndarray]:
+    sizes = [int(a) * int(b) for a, b in shapes]
+    parts = np.split(flat, np.cumsum(sizes)[:-1])
+    return [part.reshape(tuple(shape)) for part, shape in zip(parts, shapes)]
+
+
+def valid_correlation(matrix: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The judge's reference: out[i, j] = sum(matrix[i:i+h, j:j+w] * kernel)."""
+    windows = np.lib.stride_tricks.sliding_window_view(matrix, kernel.shape)
+    return np.einsum("ijkl,kl->ij", windows, kernel)
+
+
+# ------------------------------------------------------------------ sandbox side
+
+@contextlib.contextmanager
+def builtin_convolutions_disabled(student_module):
+    """Make torch's convolutions raise while the student's Convolve runs."""
+    import torch
+    import torch.nn.functional as functional
+    owners = (torch, functional)
+    names = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+             "conv_transpose3d", "convolution")
+    originals = {(owner, name): getattr(owner, name)
+                 for owner in owners for name in names if hasattr(owner, name)}
+    banned = {id(function) for function in originals.values()}
+    local = {name: value for name, value in vars(student_module).items() if id(value) in banned}
+
+    def refuse(*args, **kwargs):
+        raise StepFailure("builtin", "models.Convolve used one of torch's built-in "
+                                     "convolutions; write the convolution yourself with "
+                                     "tensor operations (see the docstring)")
+    for owner, name in originals:
+        setattr(owner, name, refuse)
+    for name in local:
+        setattr(student_module, name, refuse)
+    try:
+        yield
+    finally:
+        for (owner, name), function in originals.items():
+            setattr(owner, name, function)
+        for name, function in local.items():
+            setattr(student_module, name, function)
+
+
+def run_in_sandbox(ctx) -> None:
+    state = {}
+
+    def convolve(record):
+        import torch
+        models = ctx.student("models")
+        function = ctx.lookup(models, "Convolve")
+        inputs = _unpack(ctx.probes["conv_inputs"], ctx.probes["conv_input_shapes"])
+        weights = _unpack(ctx.probes["conv_weights"], ctx.probes["conv_weight_shapes"])
+        shapes, values = [], []
+        with builtin_convolutions_disabled(models):
+            for matrix, kernel in zip(inputs, weights):
+                output = expect_tensor(ctx.call("models.Convolve", function,
+                                                torch.from_numpy(matrix),
+                                                torch.from_numpy(kernel)),
+                                       "models.Convolve", function)
+                shapes.append(list(output.shape))
+                values.append(output.detach().double().reshape(-1).numpy())
+        record["shapes"] = shapes
+        record.save("outputs", np.concatenate(values) if values else np.zeros(0))
+
+    def train(record):
+        build(ctx, state, "DigitConvolutionalModel", "DigitClassificationDataset2")
+        train_and_predict(ctx, record, state, train_name="train_digitconvolution",
+                          model_label="models.DigitConvolutionalModel")
+
+    ctx.run_step("convolve", convolve, budget=ctx.job["sanity_seconds"])
+    ctx.run_step("train", train)
+
+
+# -------------------------------------------------------------------- judge side
+
+def score(question, outcome, probes, data) -> list:
+    convolve, accuracy = question.checks
+    return [_score_convolve(question, convolve, outcome, probes),
+            accuracy_verdict(question, accuracy, outcome, "train", probes["_labels"],
+                             "test digits (none of them in the training subset)")]
+
+
+def _score_convolve(question, check, outcome, probes):
+    result = outcome.step("convolve")
+    outputs = outcome.array("convolve", "outputs")
+    if result is None or not result.ok or outputs is None:
+        return failed(question, check, outcome.why_missing("convolve"))
+    shapes = result.values.get("shapes")
+    if not isinstance(shapes, list) or len(shapes) != CASES:
+        return failed(question, check, "the Convolve check did not report its results")
+    inputs = _unpack(probes["conv_inputs"], probes["conv_input_shapes"])
+    weights = _unpack(probes["conv_weights"], probes["conv_weight_shapes"])
+    tolerance = question.thresholds["tolerance"]
+    offset = 0
+    for matrix, kernel, shape in zip(inputs, weights, shapes):
+        expected = valid_correlation(matrix.astype(np.float64), kernel.astype(np.float64))
+        size = f"a {matrix.shape[0]}x{matrix.shape[1]} input and a {kernel.shape[0]}x" \
+               f"{kernel.shape[1]} weight"
+        if tuple(shape) != expected.shape:
+            hint = " (the skeleton's empty tensor: fill Convolve in)" if shape == [0] else ""
+            return failed(question, check, f"Convolve returned shape {tuple(shape)} for {size}; "
+                                           f"expected {expected.shape} (H-h+1, W-w+1){hint}")
+        got = outputs[offset:offset + expected.size].reshape(expected.shape)
+        offset += expected.size
+        if not np.allclose(got, expected, rtol=tolerance, atol=tolerance):
+            worst = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
+            return failed(question, check, (
+                f"Convolve is wrong for {size}: entry {tuple(int(i) for i in worst)} is "
+                f"{got[worst]:.5f}, expected {expected[worst]:.5f}, the sum of "
+                f"input[i:i+h, j:j+w] * weight (no flipping of the weight)"))
+    return passed(question, check, f"matches the reference on {CASES} random cases")

@@ -1,0 +1,99 @@
+"""q4: language identification with a recurrent network.
+
+The judge sends the 500 test words, shuffled within groups of equal length (and
+the groups in random order), without their languages; the sandbox runs the trained
+model on each group at the words' true length, and the judge scores the answers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.questions.common import (Withheld, accuracy_verdict, expect_shape, expect_tensor,
+                                     forward_method, loss_sanity, parameters_changed,
+                                     parameters_snapshot, sanity_verdict)
+
+# (batch size, letters): cut from the longest dev words, as the original course did.
+SANITY_PROBES = ((1, 1), (2, 1), (2, 6), (17, 10))
+LABEL = "models.LanguageIDModel"
+
+
+def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+    lang = data.arrays("lang_id.npz")
+    words, labels, groups = [], [], []
+    for start, end in lang["test_buckets"][rng.permutation(len(lang["test_buckets"]))]:
+        order = start + rng.permutation(end - start)
+        groups.append((sum(len(w) for w in words), sum(len(w) for w in words) + len(order)))
+        words.append(lang["test_x"][order])
+        labels.append(lang["test_y"][order])
+    return {"words": np.concatenate(words), "groups": np.array(groups, dtype=np.int64),
+            "_labels": np.concatenate(labels)}
+
+
+# ------------------------------------------------------------------ sandbox side
+
+def run_in_sandbox(ctx) -> None:
+    state = {}
+
+    def build():
+        import backend
+        models = ctx.student("models")
+        ctx.student("losses")
+        model = ctx.call(f"{LABEL}()", ctx.lookup(models, "LanguageIDModel"))
+        state["model"] = model
+        state["dataset"] = ctx.call("backend.LanguageIDDataset", backend.LanguageIDDataset, model)
+
+    def sanity(record):
+        build()
+        dataset = state["dataset"]
+        loss = ctx.lookup(ctx.student("losses"), "languageid_loss")
+        start = int(dataset.dev_buckets[-1, 0])
+        facts = []
+        for batch, letters in SANITY_PROBES:
+            xs, y = dataset._encode(dataset.dev_x[start:start + batch],
+                                    dataset.dev_y[start:start + batch])
+            facts.append(loss_sanity(ctx, state["model"], LABEL, loss, "losses.languageid_loss",
+                                     xs[:letters].numpy(), y.numpy(), (batch, 5)))
+        record["probes"] = facts
+
+    def train(record):
+        import torch
+        if "dataset" not in state:
+            build()
+        model, dataset = state["model"], state["dataset"]
+        train_languageid = ctx.lookup(ctx.student("train", optional=("losses",)),
+                                      "train_languageid")
+        dataset.test_y = Withheld("test_y")
+        before = parameters_snapshot(model)
+        ctx.watch(dataset)
+        try:
+            ctx.call("train.train_languageid", train_languageid, model, dataset)
+        finally:
+            ctx.unwatch(dataset)
+        record["parameters_changed"] = parameters_changed(model, before)
+
+        words = ctx.probes["words"]
+        logits = np.zeros((len(words), 5), dtype=np.float32)
+        model.eval()
+        with torch.no_grad():
+            for start, end in ctx.probes["groups"]:
+                xs, _ = dataset._encode(words[start:end], np.zeros(end - start, dtype=np.int64))
+                output = expect_tensor(ctx.call(f"{LABEL}.forward", model, xs),
+                                       f"{LABEL}.forward", forward_method(model))
+                expect_shape(output, (end - start, 5), f"{LABEL}.forward",
+                             " (one score per language for each word)")
+                logits[start:end] = output.float().cpu().numpy()
+        record.save("logits", logits)
+
+    ctx.run_step("sanity", sanity, budget=ctx.job["sanity_seconds"])
+    ctx.run_step("train", train)
+
+
+# -------------------------------------------------------------------- judge side
+
+def score(question, outcome, probes, data) -> list:
+    sanity, accuracy = question.checks
+    return [sanity_verdict(question, sanity, outcome, "sanity",
+                           [[batch, 5] for batch, _ in SANITY_PROBES]),
+            accuracy_verdict(question, accuracy, outcome, "train", probes["_labels"],
+                             "test words")]
