@@ -18,8 +18,9 @@ GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).")
-    parser.add_argument("-q", "--question", metavar="QUESTION",
-                        help="grade one question, e.g. -q q3 (its prerequisites are not required)")
+    parser.add_argument("-q", "--question", metavar="QUESTION", action="append",
+                        help="grade one question, e.g. -q q3 (its prerequisites are not "
+                             "required); repeat it or list several (-q q1,q2) for more")
     parser.add_argument("--no-graphics", action="store_true",
                         help="do not draw live plots while models train")
     parser.add_argument("--mute", action="store_true",
@@ -54,11 +55,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
 
     if args.question is not None:
-        wanted = args.question.lower()
-        wanted = wanted if wanted.startswith("q") else f"q{wanted}"
-        if wanted not in QUESTIONS_BY_ID:
-            parser.error(f"there is no question {args.question!r}; choose one of "
-                         f"{', '.join(QUESTIONS_BY_ID)}")
+        wanted = []
+        for item in ",".join(args.question).split(","):
+            name = item.strip().lower()
+            name = name if name.startswith("q") else f"q{name}"
+            if name not in QUESTIONS_BY_ID:
+                parser.error(f"there is no question {item.strip()!r}; choose from "
+                             f"{', '.join(QUESTIONS_BY_ID)}")
+            if name not in wanted:
+                wanted.append(name)
         args.question = wanted
     if not args.student_dir.is_dir():
         parser.error(f"--student-dir {args.student_dir} is not a folder")
@@ -97,7 +102,7 @@ def main(argv=None) -> int:
     notes = [f"on this system {text}" for text in platform_support.limitations()]
     if not any((student_dir / name).is_file() for name in STUDENT_FILES):
         notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
-    questions = [QUESTIONS_BY_ID[args.question]] if args.question else list(QUESTIONS)
+    questions = [QUESTIONS_BY_ID[q] for q in args.question] if args.question else list(QUESTIONS)
 
     reporter.begin(args.seed, student_dir, notes)
     started = time.monotonic()

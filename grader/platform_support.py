@@ -34,6 +34,20 @@ def kill_group(process: subprocess.Popen) -> None:
         process.kill()
 
 
+def ask_for_traceback(process: subprocess.Popen) -> None:
+    """Ask the sandbox to write where it is (faulthandler on SIGUSR1), before it is
+    stopped, so the message can name the student's line. POSIX only."""
+    if hasattr(signal, "SIGUSR1") and process.poll() is None:
+        try:
+            os.kill(process.pid, signal.SIGUSR1)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def group_memory_mb(pgid: int) -> float | None:
     """Resident memory of all processes in a process group, in MB (Linux only;
     None where it cannot be measured)."""

@@ -41,14 +41,19 @@ class Reporter:
     def question_finished(self, result: QuestionResult) -> None:
         for note in result.notes:
             self.say(f"*** Warning: {note}")
+        previous = None
         for check in result.checks:
             label = "PASS" if check.status == PASSED else "FAIL"
             if check.status == "skipped":
                 label = "SKIP"
             self.say(f"*** {label}: {check.title} "
                      f"({format_points(check.points)}/{format_points(check.max_points)})")
+            if check.message == previous and check.status != PASSED:
+                self.say("***     (the same problem as above)")
+                continue
             for line in check.message.splitlines():
                 self.say(f"***     {line}")
+            previous = check.message
         self.say()
         self.say(f"### Question {result.question.id}: {format_points(result.points)}/"
                  f"{format_points(result.max_points)} ###")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import numpy as np
 
 from grader import platform_support
 from grader.sandbox import BOOTSTRAP
+from grader.student_code import StudentFiles
 
 POLL_SECONDS = 0.05
 MEMORY_POLL_SECONDS = 0.25
@@ -66,25 +68,24 @@ class SandboxOutcome:
 
     def ended_early(self) -> str:
         """Why the sandbox stopped before finishing, in words ('' if it finished)."""
+        where = f"; it was here:\n{self.fault}" if self.fault else ""
         if self.stopped == "timeout":
             return (f"did not finish within the time limit of {self.time_limit:g} s and was "
-                    "stopped (is there a loop that never ends, or is training very slow?)")
+                    "stopped (is there a loop that never ends, or is training very slow?)"
+                    + where)
         if self.stopped == "memory":
-            return f"used more than {self.memory_mb} MB of memory and was stopped"
+            return f"used more than {self.memory_mb} MB of memory and was stopped" + where
         if self.exit_called is not None:
-            where = self.exit_called.get("where") or "somewhere in your code"
+            location = self.exit_called.get("where") or "somewhere in your code"
             return (f"your code ended the process by calling os._exit("
-                    f"{self.exit_called.get('code')}) ({where}); do not exit during grading")
+                    f"{self.exit_called.get('code')}) ({location}); do not exit during grading")
         if self.sandbox_error is not None:
             return "the autograder failed: " + self.sandbox_error.get("message", "")
         if self.finished:
             return ""
         if self.returncode is not None and self.returncode < 0:
             name = platform_support.signal_name(-self.returncode)
-            text = f"the process running your code crashed ({name})"
-            if self.fault:
-                text += "; it was here:\n" + self.fault
-            return text
+            return f"the process running your code crashed ({name})" + where
         return (f"the process running your code ended unexpectedly (exit code "
                 f"{self.returncode}); does your code call exit()?")
 
@@ -162,6 +163,8 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         pump.start()
         try:
             outcome.stopped = _wait(process, time_limit, memory_mb)
+            if outcome.stopped:
+                platform_support.ask_for_traceback(process)
         finally:
             platform_support.kill_group(process)   # workers or leftovers, even on Ctrl-C
         process.wait()
@@ -169,7 +172,7 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         outcome.seconds = time.monotonic() - started
         outcome.returncode = process.returncode
         outcome.output = pump.captured()
-        _read_results(job_dir, outcome, student_dir)
+        _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
     return outcome
 
 
@@ -189,7 +192,7 @@ def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int) -> str |
     return None
 
 
-def _read_results(job_dir: Path, outcome: SandboxOutcome, student_dir: Path) -> None:
+def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -> None:
     """Parse events and arrays; anything malformed is ignored (it is untrusted)."""
     events_path = job_dir / "events.jsonl"
     lines = events_path.read_text(encoding="utf-8", errors="replace").splitlines() \
@@ -222,11 +225,16 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, student_dir: Path) -> 
             continue
     fault_path = job_dir / "fault.txt"
     if fault_path.exists():
-        outcome.fault = _student_fault_lines(fault_path.read_text(errors="replace"), student_dir)
+        outcome.fault = _student_fault_lines(fault_path.read_text(errors="replace"), files)
 
 
-def _student_fault_lines(text: str, student_dir: Path) -> str:
-    """The lines of a faulthandler dump that point into the student's folder."""
-    folder = str(student_dir.resolve())
-    lines = [line.strip() for line in text.splitlines() if folder in line]
-    return "\n".join(line.replace(folder + os.sep, "") for line in lines[:8])
+def _student_fault_lines(text: str, files: StudentFiles) -> str:
+    """The lines of a faulthandler dump (innermost call first) that point into the
+    student's files, outermost first like a traceback."""
+    lines = []
+    for line in text.splitlines():
+        match = re.match(r'\s*File "(.+)", line (\d+) in (.+)', line)
+        if match and files.contains(match.group(1)):
+            lines.append(f'File "{files.short(match.group(1))}", line {match.group(2)} '
+                         f'in {match.group(3).strip()}')
+    return "\n".join(reversed(lines[:8]))

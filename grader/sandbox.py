@@ -20,6 +20,7 @@ import faulthandler
 import json
 import os
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -105,7 +106,9 @@ class SandboxContext:
             kind = "exception" if info["kind"] == "grader" else info["kind"]
             message = f"{label} {info['message']}"
             if kind == "memory":
-                message += f" (the limit is {self.job['memory_mb']} MB)"
+                detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                message = (f"{label} used more than the {self.job['memory_mb']} MB of memory "
+                           f"allowed ({detail})")
             raise StepFailure(kind, message, info["traceback"]) from None
 
     # -- steps ------------------------------------------------------------------
@@ -178,13 +181,10 @@ class _time_budget:
     the judge's limit for the whole question still applies)."""
 
     def __init__(self, seconds: float | None):
-        import signal
         self.seconds = seconds if hasattr(signal, "setitimer") else None
 
     def __enter__(self):
         if self.seconds:
-            import signal
-
             def expire(signum, frame):
                 raise StepTimeout()
             self._previous = signal.signal(signal.SIGALRM, expire)
@@ -193,7 +193,6 @@ class _time_budget:
 
     def __exit__(self, *exc):
         if self.seconds:
-            import signal
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._previous)
         return False
@@ -234,6 +233,8 @@ def main(job_dir: str) -> None:
     channel = Channel(job_path)
     fault_log = open(job_path / "fault.txt", "w", encoding="utf-8")
     faulthandler.enable(file=fault_log)
+    if hasattr(signal, "SIGUSR1"):   # the judge asks where the code is before stopping it
+        faulthandler.register(signal.SIGUSR1, file=fault_log, all_threads=False)
     _limit_memory(job["memory_mb"])
 
     import numpy as np

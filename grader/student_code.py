@@ -45,6 +45,8 @@ class StudentFiles:
         self._grader = self.project_root / "grader"
 
     def contains(self, filename: str) -> bool:
+        if not filename or filename.startswith("<"):   # e.g. <frozen importlib._bootstrap>
+            return False
         try:
             path = Path(filename).resolve()
         except (OSError, ValueError):

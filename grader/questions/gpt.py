@@ -65,6 +65,7 @@ def run_in_sandbox(ctx) -> None:
     def learns(record):
         import torch
         model = build()
+        run(model, ctx.probes["first"])                                # forward works at all
         corpus = torch.from_numpy(ctx.probes["corpus"])
         windows = corpus.unfold(0, BLOCK_SIZE + 1, 1)                  # (N, T + 1)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)

@@ -1,0 +1,68 @@
+"""Shared helpers for the tests: building submissions and running the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "tests" / "reference"
+STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
+
+
+def make_submission(folder: Path, appended: dict[str, str] | None = None,
+                    base: Path = REFERENCE, omit: tuple[str, ...] = ()) -> Path:
+    """Copy the four student files of ``base`` into ``folder``, then append code to
+    some of them (a later ``def`` replaces an earlier one, so a few lines turn the
+    reference solution into a broken submission)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in STUDENT_FILES:
+        if name in omit:
+            continue
+        text = (base / name).read_text(encoding="utf-8")
+        extra = (appended or {}).get(name)
+        if extra:
+            text += "\n\n" + extra.strip("\n") + "\n"
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def run_autograder(*args: str, cwd: Path = ROOT, project: Path = ROOT, timeout: float = 900):
+    """Run ``autograder.py`` in a subprocess; return (completed process, parsed --json or None)."""
+    json_path = None
+    args = list(args)
+    if "--json" in args:
+        json_path = Path(args[args.index("--json") + 1])
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    process = subprocess.run([sys.executable, str(project / "autograder.py"), *args],
+                             cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    results = None
+    if json_path is not None and json_path.exists():
+        results = json.loads(json_path.read_text(encoding="utf-8"))
+    return process, results
+
+
+def copy_project(destination: Path) -> Path:
+    """A private copy of the course files (grader, backend, data, skeletons), for
+    tests that must not touch the real project's files."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in ("autograder.py", "backend.py", "chargpt.py", *STUDENT_FILES):
+        shutil.copy2(ROOT / name, destination / name)
+    for folder in ("grader", "data"):
+        shutil.copytree(ROOT / folder, destination / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return destination
+
+
+def points_by_test(results: dict) -> dict[str, float]:
+    return {test["name"]: test["points"] for test in results["tests"]}
+
+
+def messages(results: dict, question: str) -> str:
+    return "\n".join(t["message"] for t in results["tests"] if t["question"] == question)

@@ -1,0 +1,175 @@
+"""Broken submissions: each costs exactly the points it should, with a clear message,
+and never more than its own question.
+
+Every submission is the staff reference solution with a few lines appended to one
+file (a later definition replaces an earlier one).
+"""
+
+import hashlib
+
+import pytest
+
+from helpers import copy_project, make_submission, messages, points_by_test, run_autograder
+
+Q2_SANITY = "q2: RegressionModel and regression_loss: shapes and gradients"
+Q2_FIT = "q2: train_regression: mean squared error on sin(x)"
+
+# name: (appended code per file, questions, extra flags, expected points per test,
+#        text expected in the failing messages)
+CASES = {
+    "syntax_error": (
+        {"models.py": "def broken(:\n    pass"}, "q1", [],
+        {"q1: PerceptronModel: weights, scores and predictions": 0,
+         "q1: train_perceptron: update rule": 0, "q1: train_perceptron: 100% training accuracy": 0},
+        "models.py has a syntax error (models.py, line"),
+    "import_error": (
+        {"models.py": "import no_such_module_for_grading"}, "q1", [],
+        {"q1: PerceptronModel: weights, scores and predictions": 0},
+        "models.py could not be imported: raised ModuleNotFoundError: No module named "
+        "'no_such_module_for_grading'"),
+    "missing_function": (
+        {"train.py": "del train_regression"}, "q2", [],
+        {Q2_SANITY: 2, Q2_FIT: 0},
+        "train.py has no train_regression"),
+    "wrong_output_shape": (
+        {"models.py": "_Fitted = RegressionModel\n"
+                      "class RegressionModel(_Fitted):\n"
+                      "    def forward(self, x):\n"
+                      "        return super().forward(x).reshape(-1)"}, "q2", [],
+        {Q2_SANITY: 0, Q2_FIT: 0},
+        "models.RegressionModel.forward returned a tensor of shape (1,); expected (1, 1)"),
+    "nan_loss": (
+        {"losses.py": "def regression_loss(y_pred, y):\n"
+                      "    return (y_pred - y).log().mean()"}, "q2", [],
+        {Q2_SANITY: 0, Q2_FIT: 0},
+        "the loss is nan (not a finite number)"),
+    "endless_training": (
+        {"train.py": "def train_regression(model, dataset):\n    while True:\n        pass"},
+        "q2,q6", ["--time-limit-scale", "0.05"],
+        {Q2_SANITY: 2, Q2_FIT: 0,
+         "q6: AttentionBlock: causal scaled dot-product attention": 2},
+        "did not finish within the time limit of 15 s"),
+    "too_much_memory": (
+        {"train.py": "def train_regression(model, dataset):\n"
+                     "    hoard = []\n"
+                     "    while True:\n"
+                     "        hoard.append(tensor([1.0]).repeat(25_000_000))"}, "q2",
+        ["--memory-limit", "1024"],
+        {Q2_SANITY: 2, Q2_FIT: 0},
+        "train.train_regression used more than the 1024 MB of memory allowed"),
+    "sys_exit": (
+        {"train.py": "def train_regression(model, dataset):\n"
+                     "    import sys\n    sys.exit(0)"}, "q2", [],
+        {Q2_SANITY: 2, Q2_FIT: 0},
+        "train.train_regression called exit()/sys.exit(0)"),
+    "os_exit": (
+        {"train.py": "def train_regression(model, dataset):\n"
+                     "    import os\n    os._exit(0)"}, "q2", [],
+        {Q2_SANITY: 2, Q2_FIT: 0},
+        "your code ended the process by calling os._exit(0) (train.py:"),
+    "keyboard_interrupt": (
+        {"train.py": "def train_regression(model, dataset):\n    raise KeyboardInterrupt"},
+        "q2", [], {Q2_SANITY: 2, Q2_FIT: 0},
+        "train.train_regression raised KeyboardInterrupt"),
+    "segfault": (
+        {"train.py": "def train_regression(model, dataset):\n"
+                     "    import ctypes\n    ctypes.string_at(0)"}, "q2", [],
+        {Q2_SANITY: 2, Q2_FIT: 0},
+        "crashed (SIGSEGV: segmentation fault)"),
+    "prints_100_mb": (
+        {"train.py": "_train_perceptron = train_perceptron\n"
+                     "def train_perceptron(model, dataset):\n"
+                     "    for _ in range(100):\n"
+                     "        print('x' * 1_000_000)\n"
+                     "    _train_perceptron(model, dataset)"}, "q1", [],
+        {"q1: PerceptronModel: weights, scores and predictions": 2,
+         "q1: train_perceptron: update rule": 1, "q1: train_perceptron: 100% training accuracy": 2},
+        ""),
+    "fakes_accuracy": (
+        {"train.py": "def train_digitclassifier(model, dataset):\n"
+                     "    import backend, numpy\n"
+                     "    backend.DigitClassificationDataset.get_validation_accuracy = "
+                     "lambda self: 1.0\n"
+                     "    numpy.mean = lambda *args, **kwargs: 1.0\n"
+                     "    numpy.argmax = lambda values, axis=None: dataset.dev_labels"}, "q3", [],
+        {"q3: DigitClassificationModel and loss: shapes and gradients": 2,
+         "q3: train_digitclassifier: test accuracy": 0},
+        "required: 97%"),
+    "hard_coded_regression": (
+        {"models.py": "class RegressionModel(Module):\n"
+                      "    def __init__(self):\n"
+                      "        super().__init__()\n"
+                      "        self.scale = Linear(1, 1)\n"
+                      "        self.table = {}\n"
+                      "    def forward(self, x):\n"
+                      "        known = tensor([[self.table.get(round(float(v), 4), 0.0)]\n"
+                      "                        for v in x.reshape(-1)])\n"
+                      "        return known + x * 0 + 1e-6 * self.scale(x)",
+         "train.py": "def train_regression(model, dataset):\n"
+                     "    model.table = {round(float(a), 4): float(b)\n"
+                     "                   for a, b in zip(dataset.x[:, 0], dataset.y[:, 0])}"},
+        "q2", [], {Q2_FIT: 0},
+        "200 new x in [-2pi, 2pi] (required: at most 0.02)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_broken_submission(case, tmp_path):
+    appended, questions, flags, expected, text = CASES[case]
+    student = make_submission(tmp_path / "student", appended)
+    process, results = run_autograder("-q", questions, "--student-dir", str(student),
+                                      "--no-graphics", "--json", str(tmp_path / "r.json"), *flags)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert results is not None, process.stdout + process.stderr
+    points = points_by_test(results)
+    for name, value in expected.items():
+        assert points[name] == value, (name, points, process.stdout)
+    failing = "\n".join(t["message"] for t in results["tests"] if t["status"] != "passed")
+    assert text in failing, process.stdout
+
+
+def test_endless_training_is_stopped_near_the_limit(tmp_path):
+    student = make_submission(tmp_path / "student", CASES["endless_training"][0])
+    process, results = run_autograder("-q", "q2", "--student-dir", str(student),
+                                      "--no-graphics", "--time-limit-scale", "0.05",
+                                      "--json", str(tmp_path / "r.json"))
+    assert results["questions"]["q2"]["seconds"] < 15 + 10
+
+
+def test_huge_output_is_capped(tmp_path):
+    student = make_submission(tmp_path / "student", CASES["prints_100_mb"][0])
+    process, results = run_autograder("-q", "q1", "--student-dir", str(student),
+                                      "--no-graphics", "--json", str(tmp_path / "r.json"))
+    assert len(process.stdout) < 1_000_000
+    # train_perceptron runs five times in q1 (four update checks, one training run).
+    assert "your code printed 500.0 MB; only the beginning was shown" in process.stdout
+    assert results["questions"]["q1"]["output_bytes"] >= 100_000_000
+    muted, _ = run_autograder("-q", "q1", "--student-dir", str(student), "--no-graphics",
+                              "--mute")
+    assert "xxxxxxxxxx" not in muted.stdout
+
+
+def test_segfault_names_the_line(tmp_path):
+    student = make_submission(tmp_path / "student", CASES["segfault"][0])
+    process, results = run_autograder("-q", "q2", "--student-dir", str(student),
+                                      "--no-graphics", "--json", str(tmp_path / "r.json"))
+    assert 'File "train.py", line' in messages(results, "q2")
+
+
+def test_writing_into_data_costs_the_question_and_is_undone(tmp_path):
+    project = copy_project(tmp_path / "project")
+    digest = hashlib.sha256((project / "data" / "mnist.npz").read_bytes()).hexdigest()
+    student = make_submission(tmp_path / "student", {"train.py": (
+        "_train_perceptron = train_perceptron\n"
+        "def train_perceptron(model, dataset):\n"
+        "    import backend, pathlib\n"
+        "    target = pathlib.Path(backend.__file__).parent / 'data' / 'mnist.npz'\n"
+        "    target.write_bytes(b'not MNIST any more')\n"
+        "    _train_perceptron(model, dataset)")})
+    process, results = run_autograder("-q", "q1,q6", "--student-dir", str(student),
+                                      "--no-graphics", "--json", str(tmp_path / "r.json"),
+                                      project=project)
+    assert results["questions"]["q1"]["points"] == 0
+    assert results["questions"]["q6"]["points"] == 2
+    assert "your code modified data/mnist.npz" in messages(results, "q1")
+    assert hashlib.sha256((project / "data" / "mnist.npz").read_bytes()).hexdigest() == digest
