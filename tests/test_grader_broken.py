@@ -48,7 +48,8 @@ CASES = {
         "q2,q6", ["--time-limit-scale", "0.05"],
         {Q2_SANITY: 2, Q2_FIT: 0,
          "q6: AttentionBlock: causal scaled dot-product attention": 2},
-        "did not finish within the time limit of 15 s"),
+        'did not finish within the time limit of 15 s and was stopped (is there a loop that '
+        'never ends, or is training very slow?); it was here:\nFile "train.py", line'),
     "too_much_memory": (
         {"train.py": "def train_regression(model, dataset):\n"
                      "    hoard = []\n"
@@ -75,16 +76,7 @@ CASES = {
         {"train.py": "def train_regression(model, dataset):\n"
                      "    import ctypes\n    ctypes.string_at(0)"}, "q2", [],
         {Q2_SANITY: 2, Q2_FIT: 0},
-        "crashed (SIGSEGV: segmentation fault)"),
-    "prints_100_mb": (
-        {"train.py": "_train_perceptron = train_perceptron\n"
-                     "def train_perceptron(model, dataset):\n"
-                     "    for _ in range(100):\n"
-                     "        print('x' * 1_000_000)\n"
-                     "    _train_perceptron(model, dataset)"}, "q1", [],
-        {"q1: PerceptronModel: weights, scores and predictions": 2,
-         "q1: train_perceptron: update rule": 1, "q1: train_perceptron: 100% training accuracy": 2},
-        ""),
+        'crashed (SIGSEGV: segmentation fault); it was here:\nFile "train.py", line'),
     "fakes_accuracy": (
         {"train.py": "def train_digitclassifier(model, dataset):\n"
                      "    import backend, numpy\n"
@@ -126,20 +118,22 @@ def test_broken_submission(case, tmp_path):
         assert points[name] == value, (name, points, process.stdout)
     failing = "\n".join(t["message"] for t in results["tests"] if t["status"] != "passed")
     assert text in failing, process.stdout
+    if case == "endless_training":       # stopped at the limit, not long after it
+        assert results["questions"]["q2"]["seconds"] < 15 + 10
 
 
-def test_endless_training_is_stopped_near_the_limit(tmp_path):
-    student = make_submission(tmp_path / "student", CASES["endless_training"][0])
-    process, results = run_autograder("-q", "q2", "--student-dir", str(student),
-                                      "--no-graphics", "--time-limit-scale", "0.05",
-                                      "--json", str(tmp_path / "r.json"))
-    assert results["questions"]["q2"]["seconds"] < 15 + 10
+PRINTS_100_MB = {"train.py": "_train_perceptron = train_perceptron\n"
+                             "def train_perceptron(model, dataset):\n"
+                             "    for _ in range(100):\n"
+                             "        print('x' * 1_000_000)\n"
+                             "    _train_perceptron(model, dataset)"}
 
 
-def test_huge_output_is_capped(tmp_path):
-    student = make_submission(tmp_path / "student", CASES["prints_100_mb"][0])
+def test_huge_output_is_capped_and_costs_nothing(tmp_path):
+    student = make_submission(tmp_path / "student", PRINTS_100_MB)
     process, results = run_autograder("-q", "q1", "--student-dir", str(student),
                                       "--no-graphics", "--json", str(tmp_path / "r.json"))
+    assert results["questions"]["q1"]["points"] == 5, process.stdout[-3000:]
     assert len(process.stdout) < 1_000_000
     # train_perceptron runs five times in q1 (four update checks, one training run).
     assert "your code printed 500.0 MB; only the beginning was shown" in process.stdout
@@ -147,13 +141,6 @@ def test_huge_output_is_capped(tmp_path):
     muted, _ = run_autograder("-q", "q1", "--student-dir", str(student), "--no-graphics",
                               "--mute")
     assert "xxxxxxxxxx" not in muted.stdout
-
-
-def test_segfault_names_the_line(tmp_path):
-    student = make_submission(tmp_path / "student", CASES["segfault"][0])
-    process, results = run_autograder("-q", "q2", "--student-dir", str(student),
-                                      "--no-graphics", "--json", str(tmp_path / "r.json"))
-    assert 'File "train.py", line' in messages(results, "q2")
 
 
 def test_writing_into_data_costs_the_question_and_is_undone(tmp_path):
