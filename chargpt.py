@@ -48,10 +48,10 @@ class Vocabulary:
         return "".join(self.chars[i] for i in indices)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv=None, default_input: Path = DEFAULT_INPUT) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Train gpt_model.Character_GPT on a text file and print samples.")
-    parser.add_argument("--input", type=Path, default=DEFAULT_INPUT,
+    parser.add_argument("--input", type=Path, default=default_input,
                         help="UTF-8 text file to learn from (default: data/shakespeare.txt)")
     parser.add_argument("--iterations", type=int, default=3000,
                         help="number of training steps (default: 3000)")
@@ -131,11 +131,10 @@ def build_model(args: argparse.Namespace, vocab_size: int, device: torch.device)
     return model
 
 
-def _student_error(error: BaseException) -> str:
-    """The traceback of an error, starting at the first frame outside this file."""
+def _student_error(error: BaseException, this_file: Path = Path(__file__).resolve()) -> str:
+    """The traceback of an error, without the frames of this file."""
     frames = traceback.extract_tb(error.__traceback__)
-    here = Path(__file__).resolve()
-    frames = [f for f in frames if Path(f.filename).resolve() != here] or frames
+    frames = [f for f in frames if Path(f.filename).resolve() != this_file] or frames
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
     return "".join(lines).rstrip()
 
