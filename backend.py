@@ -115,7 +115,7 @@ class Custom_Dataset(Dataset):
         self._y_tensor = torch.from_numpy(self._y)
 
     def __len__(self) -> int:
-        return len(self._x)
+        return len(self._x_tensor)
 
     def __getitem__(self, index):
         if torch.is_tensor(index):
@@ -267,10 +267,11 @@ class LanguageIDDataset(Custom_Dataset):
         self.model = model
         self.num_chars = len(self.chars)
         self.monitor = None
-        self._train_items = self._one_hot_words(self.train_x)            # (N, 10, 47)
-        self._train_labels = torch.from_numpy(_one_hot(self.train_y, len(self.language_names)))
+        # Items are cut from these, with Custom_Dataset's __getitem__ and __getitems__.
+        self._x_tensor = self._one_hot_words(self.train_x)                # (N, 10, 47)
+        self._y_tensor = torch.from_numpy(_one_hot(self.train_y, len(self.language_names)))
 
-    # The numpy views x and y of Custom_Dataset are the padded index arrays here.
+    # The numpy arrays x and y of Custom_Dataset are the padded index arrays here.
     @property
     def x(self) -> np.ndarray:
         return self.train_x
@@ -284,22 +285,6 @@ class LanguageIDDataset(Custom_Dataset):
         out = torch.zeros(*rows.shape, self.num_chars + 1)                # (N, L, 48)
         out.scatter_(2, (rows % (self.num_chars + 1)).unsqueeze(2), 1.0)  # -1 -> column 47
         return out[:, :, :self.num_chars].contiguous()                   # (N, L, 47)
-
-    def __len__(self) -> int:
-        return len(self.train_x)
-
-    def __getitem__(self, index):
-        if torch.is_tensor(index):
-            index = index.tolist()
-        self._after_reading(1)
-        return {"x": self._train_items[index], "label": self._train_labels[index]}
-
-    def __getitems__(self, indices):
-        rows = torch.as_tensor(indices, dtype=torch.long)
-        xs = self._train_items.index_select(0, rows).unbind(0)
-        ys = self._train_labels.index_select(0, rows).unbind(0)
-        self._after_reading(len(rows))
-        return [{"x": x, "label": y} for x, y in zip(xs, ys)]
 
     def _encode(self, x_rows: np.ndarray, y_rows: np.ndarray):
         """One-hot encode rows of equal-length words, without padding.

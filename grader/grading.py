@@ -110,7 +110,8 @@ class Grader:
                                  "file was restored and this question earns no points. Do not "
                                  "write into data/.\n" + check.message)
         for check in result.checks:
-            check.seconds = outcome.seconds
+            step = outcome.step(check.key)
+            check.seconds = step.seconds if step is not None else 0.0
         result.seconds = time.monotonic() - started
         return result
 

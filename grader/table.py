@@ -13,7 +13,8 @@ from types import MappingProxyType
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the report (``*** PASS: <title>``), worth ``points``."""
+    """One line of the report (``*** PASS: <title>``), worth ``points``. ``key`` also
+    names the sandbox step whose results the check scores."""
     key: str
     title: str
     points: float
@@ -55,25 +56,25 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "q2", "Non-linear regression",
         checks=(Check("sanity", "RegressionModel and regression_loss: shapes and gradients", 2),
-                Check("fit", "train_regression: mean squared error on sin(x)", 3)),
+                Check("train", "train_regression: mean squared error on sin(x)", 3)),
         student_files=("models.py", "losses.py", "train.py"), module="regression",
         time_limit=300, thresholds=_frozen(max_mse=0.02, fresh_points=200)),
     Question(
         "q3", "Digit classification",
         checks=(Check("sanity", "DigitClassificationModel and loss: shapes and gradients", 2),
-                Check("accuracy", "train_digitclassifier: test accuracy", 3)),
+                Check("train", "train_digitclassifier: test accuracy", 3)),
         student_files=("models.py", "losses.py", "train.py"), module="digits",
         time_limit=600, thresholds=_frozen(min_accuracy=0.97)),
     Question(
         "q4", "Language identification",
         checks=(Check("sanity", "LanguageIDModel and loss: shapes and gradients", 2),
-                Check("accuracy", "train_languageid: test accuracy", 3)),
+                Check("train", "train_languageid: test accuracy", 3)),
         student_files=("models.py", "losses.py", "train.py"), module="language",
         time_limit=600, thresholds=_frozen(min_accuracy=0.81)),
     Question(
         "q5", "Convolutional neural network",
         checks=(Check("convolve", "Convolve: valid 2-D convolution", 1),
-                Check("accuracy", "train_digitconvolution: test accuracy", 2)),
+                Check("train", "train_digitconvolution: test accuracy", 2)),
         student_files=("models.py", "losses.py", "train.py"), module="convolution",
         time_limit=600, thresholds=_frozen(min_accuracy=0.80, tolerance=1e-4)),
     Question(

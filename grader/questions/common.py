@@ -71,6 +71,30 @@ def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
     }
 
 
+def build_model_and_dataset(ctx, model_name: str, dataset_name: str):
+    """The student's ``models.<model_name>()`` (losses.py must import too) and
+    ``backend.<dataset_name>(model)``."""
+    import backend
+    models = ctx.student("models")
+    ctx.student("losses")
+    model = ctx.call(f"models.{model_name}()", ctx.lookup(models, model_name))
+    dataset = ctx.call(f"backend.{dataset_name}", getattr(backend, dataset_name), model)
+    return model, dataset
+
+
+def train_watched(ctx, record, model, dataset, train_name: str) -> None:
+    """Run the student's ``train.<train_name>(model, dataset)`` with the live plot on
+    (if asked for), and record whether training changed any weight."""
+    train_function = ctx.lookup(ctx.student("train", optional=("losses",)), train_name)
+    before = parameters_snapshot(model)
+    ctx.watch(dataset)
+    try:
+        ctx.call(f"train.{train_name}", train_function, model, dataset)
+    finally:
+        ctx.unwatch(dataset)
+    record["parameters_changed"] = parameters_changed(model, before)
+
+
 def parameters_snapshot(model) -> list:
     return [p.detach().clone() for p in model.parameters()]
 

@@ -13,7 +13,7 @@ import contextlib
 import numpy as np
 
 from grader.questions.common import accuracy_verdict, expect_tensor
-from grader.questions.digits import build, mnist_test_probes, train_and_predict
+from grader.questions.digits import mnist_test_probes, train_and_predict
 from grader.results import failed, passed
 from grader.student_code import StepFailure
 
@@ -100,9 +100,9 @@ def run_in_sandbox(ctx) -> None:
         record.save("outputs", np.concatenate(values) if values else np.zeros(0))
 
     def train(record):
-        build(ctx, state, "DigitConvolutionalModel", "DigitClassificationDataset2")
-        train_and_predict(ctx, record, state, train_name="train_digitconvolution",
-                          model_label="models.DigitConvolutionalModel")
+        train_and_predict(ctx, record, state, model_name="DigitConvolutionalModel",
+                          dataset_name="DigitClassificationDataset2",
+                          train_name="train_digitconvolution")
 
     ctx.run_step("convolve", convolve, budget=ctx.job["sanity_seconds"])
     ctx.run_step("train", train)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.questions.common import (Withheld, accuracy_verdict, loss_sanity,
-                                     parameters_changed, parameters_snapshot,
-                                     predict_in_chunks, sanity_verdict)
+from grader.questions.common import (Withheld, accuracy_verdict, build_model_and_dataset,
+                                     loss_sanity, predict_in_chunks, sanity_verdict,
+                                     train_watched)
 
 SANITY_BATCHES = (1, 2, 4)
 
@@ -34,49 +34,35 @@ def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------ sandbox side
 
-def train_and_predict(ctx, record, state: dict, *, train_name: str, model_label: str) -> None:
-    """Train the model in ``state`` with the student's ``train_name`` and save its
-    scores for the judge's images."""
+def train_and_predict(ctx, record, state: dict, *, model_name: str, dataset_name: str,
+                      train_name: str) -> None:
+    """Build (unless the sanity step did), train with the student's ``train_name``
+    while the test labels are withheld, and save scores for the judge's images."""
+    if "dataset" not in state:
+        state["model"], state["dataset"] = build_model_and_dataset(ctx, model_name, dataset_name)
     model, dataset = state["model"], state["dataset"]
-    train_function = ctx.lookup(ctx.student("train", optional=("losses",)), train_name)
     dataset.test_labels = Withheld("test_labels")
-    before = parameters_snapshot(model)
-    ctx.watch(dataset)
-    try:
-        ctx.call(f"train.{train_name}", train_function, model, dataset)
-    finally:
-        ctx.unwatch(dataset)
-    record["parameters_changed"] = parameters_changed(model, before)
-    record.save("logits", predict_in_chunks(ctx, model, model_label, ctx.probes["images"], 10))
-
-
-def build(ctx, state: dict, model_name: str, dataset_name: str) -> None:
-    import backend
-    models = ctx.student("models")
-    ctx.student("losses")
-    model = ctx.call(f"models.{model_name}()", ctx.lookup(models, model_name))
-    state["model"] = model
-    state["dataset"] = ctx.call(f"backend.{dataset_name}", getattr(backend, dataset_name), model)
+    train_watched(ctx, record, model, dataset, train_name)
+    record.save("logits", predict_in_chunks(ctx, model, f"models.{model_name}",
+                                            ctx.probes["images"], 10))
 
 
 def run_in_sandbox(ctx) -> None:
     state = {}
-    label = "models.DigitClassificationModel"
+    names = {"model_name": "DigitClassificationModel",
+             "dataset_name": "DigitClassificationDataset"}
 
     def sanity(record):
-        build(ctx, state, "DigitClassificationModel", "DigitClassificationDataset")
+        model, dataset = build_model_and_dataset(ctx, **names)
+        state.update(model=model, dataset=dataset)
         loss = ctx.lookup(ctx.student("losses"), "digitclassifier_loss")
-        dataset = state["dataset"]
         record["probes"] = [
-            loss_sanity(ctx, state["model"], label, loss, "losses.digitclassifier_loss",
-                        dataset.x[:n], dataset.y[:n], (n, 10))
+            loss_sanity(ctx, model, "models.DigitClassificationModel", loss,
+                        "losses.digitclassifier_loss", dataset.x[:n], dataset.y[:n], (n, 10))
             for n in SANITY_BATCHES]
 
     def train(record):
-        if "dataset" not in state:
-            build(ctx, state, "DigitClassificationModel", "DigitClassificationDataset")
-        train_and_predict(ctx, record, state, train_name="train_digitclassifier",
-                          model_label=label)
+        train_and_predict(ctx, record, state, train_name="train_digitclassifier", **names)
 
     ctx.run_step("sanity", sanity, budget=ctx.job["sanity_seconds"])
     ctx.run_step("train", train)

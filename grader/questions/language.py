@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.questions.common import (Withheld, accuracy_verdict, expect_shape, expect_tensor,
-                                     forward_method, loss_sanity, parameters_changed,
-                                     parameters_snapshot, sanity_verdict)
+from grader.questions.common import (Withheld, accuracy_verdict, build_model_and_dataset,
+                                     expect_shape, expect_tensor, forward_method, loss_sanity,
+                                     sanity_verdict, train_watched)
 
 # (batch size, letters): cut from the longest dev words, as the original course did.
 SANITY_PROBES = ((1, 1), (2, 1), (2, 6), (17, 10))
@@ -35,42 +35,27 @@ def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
 def run_in_sandbox(ctx) -> None:
     state = {}
 
-    def build():
-        import backend
-        models = ctx.student("models")
-        ctx.student("losses")
-        model = ctx.call(f"{LABEL}()", ctx.lookup(models, "LanguageIDModel"))
-        state["model"] = model
-        state["dataset"] = ctx.call("backend.LanguageIDDataset", backend.LanguageIDDataset, model)
-
     def sanity(record):
-        build()
-        dataset = state["dataset"]
+        model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
+        state.update(model=model, dataset=dataset)
         loss = ctx.lookup(ctx.student("losses"), "languageid_loss")
         start = int(dataset.dev_buckets[-1, 0])
         facts = []
         for batch, letters in SANITY_PROBES:
             xs, y = dataset._encode(dataset.dev_x[start:start + batch],
                                     dataset.dev_y[start:start + batch])
-            facts.append(loss_sanity(ctx, state["model"], LABEL, loss, "losses.languageid_loss",
+            facts.append(loss_sanity(ctx, model, LABEL, loss, "losses.languageid_loss",
                                      xs[:letters].numpy(), y.numpy(), (batch, 5)))
         record["probes"] = facts
 
     def train(record):
         import torch
         if "dataset" not in state:
-            build()
+            state["model"], state["dataset"] = build_model_and_dataset(
+                ctx, "LanguageIDModel", "LanguageIDDataset")
         model, dataset = state["model"], state["dataset"]
-        train_languageid = ctx.lookup(ctx.student("train", optional=("losses",)),
-                                      "train_languageid")
         dataset.test_y = Withheld("test_y")
-        before = parameters_snapshot(model)
-        ctx.watch(dataset)
-        try:
-            ctx.call("train.train_languageid", train_languageid, model, dataset)
-        finally:
-            ctx.unwatch(dataset)
-        record["parameters_changed"] = parameters_changed(model, before)
+        train_watched(ctx, record, model, dataset, "train_languageid")
 
         words = ctx.probes["words"]
         logits = np.zeros((len(words), 5), dtype=np.float32)

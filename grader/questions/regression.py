@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.questions.common import (loss_sanity, parameters_changed, parameters_snapshot,
-                                     predict_in_chunks, sanity_verdict)
+from grader.questions.common import (build_model_and_dataset, loss_sanity, predict_in_chunks,
+                                     sanity_verdict, train_watched)
 from grader.results import failed, passed
 from grader.student_code import StepFailure
 
@@ -29,37 +29,22 @@ def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
 def run_in_sandbox(ctx) -> None:
     state = {}
 
-    def build():
-        import backend
-        models = ctx.student("models")
-        ctx.student("losses")
-        model = ctx.call("models.RegressionModel()", ctx.lookup(models, "RegressionModel"))
-        state["model"] = model
-        state["dataset"] = ctx.call("backend.RegressionDataset", backend.RegressionDataset, model)
-
     def sanity(record):
-        build()
+        model, dataset = build_model_and_dataset(ctx, "RegressionModel", "RegressionDataset")
+        state.update(model=model, dataset=dataset)
         loss = ctx.lookup(ctx.student("losses"), "regression_loss")
-        dataset = state["dataset"]
         record["probes"] = [
-            loss_sanity(ctx, state["model"], "models.RegressionModel", loss,
-                        "losses.regression_loss", dataset.x[:n], dataset.y[:n], (n, 1))
+            loss_sanity(ctx, model, "models.RegressionModel", loss, "losses.regression_loss",
+                        dataset.x[:n], dataset.y[:n], (n, 1))
             for n in SANITY_BATCHES]
 
     def train(record):
         import torch
         if "dataset" not in state:
-            build()
-        model, dataset = state["model"], state["dataset"]
-        train_regression = ctx.lookup(ctx.student("train", optional=("losses",)),
-                                      "train_regression")
-        before = parameters_snapshot(model)
-        ctx.watch(dataset)
-        try:
-            ctx.call("train.train_regression", train_regression, model, dataset)
-        finally:
-            ctx.unwatch(dataset)
-        record["parameters_changed"] = parameters_changed(model, before)
+            state["model"], state["dataset"] = build_model_and_dataset(
+                ctx, "RegressionModel", "RegressionDataset")
+        model = state["model"]
+        train_watched(ctx, record, model, state["dataset"], "train_regression")
         x = ctx.probes["x"]
         record.save("predictions", predict_in_chunks(ctx, model, "models.RegressionModel", x, 1))
         parameters = [p for p in model.parameters() if p.requires_grad]
