@@ -6,10 +6,16 @@ file (a later definition replaces an earlier one).
 """
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from helpers import copy_project, make_submission, messages, points_by_test, run_autograder
+from helpers import (ROOT, copy_project, make_submission, messages, points_by_test,
+                     run_autograder)
 
 Q2_SANITY = "q2: RegressionModel and regression_loss: shapes and gradients"
 Q2_FIT = "q2: train_regression: mean squared error on sin(x)"
@@ -160,3 +166,49 @@ def test_writing_into_data_costs_the_question_and_is_undone(tmp_path):
     assert results["questions"]["q6"]["points"] == 2
     assert "your code modified data/mnist.npz" in messages(results, "q1")
     assert hashlib.sha256((project / "data" / "mnist.npz").read_bytes()).hexdigest() == digest
+
+
+def _processes_in(folder):
+    """PIDs of live processes whose working directory is ``folder`` (Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_dataloader_workers_die_with_a_stopped_question(tmp_path):
+    student = make_submission(tmp_path / "student", {"train.py": (
+        "def train_regression(model, dataset):\n"
+        "    while True:\n"
+        "        for batch in DataLoader(dataset, batch_size=10, num_workers=2):\n"
+        "            pass")})
+    process, results = run_autograder("-q", "q2", "--student-dir", str(student),
+                                      "--no-graphics", "--time-limit-scale", "0.05",
+                                      "--json", str(tmp_path / "r.json"))
+    assert "did not finish within the time limit" in messages(results, "q2")
+    time.sleep(0.5)
+    assert _processes_in(student.resolve()) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_stops_grading_and_the_sandbox(tmp_path):
+    student = make_submission(tmp_path / "student", CASES["endless_training"][0])
+    grader = subprocess.Popen([sys.executable, str(ROOT / "autograder.py"), "-q", "q2",
+                               "--student-dir", str(student), "--no-graphics"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _processes_in(student.resolve()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)                                  # inside train_regression by now
+    grader.send_signal(signal.SIGINT)
+    _, stderr = grader.communicate(timeout=30)
+    assert grader.returncode == 130, stderr
+    assert "Interrupted: grading stopped" in stderr
+    time.sleep(0.5)
+    assert _processes_in(student.resolve()) == []
