@@ -118,7 +118,6 @@ class Grader:
     def _job(self, question: Question, seed: int) -> dict:
         settings = self.settings
         return {"question": question.id, "module": question.module, "seed": seed,
-                "thresholds": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
                 "plots_dir": str(settings.plots_dir) if settings.plots_dir else None,

@@ -77,7 +77,6 @@ class SandboxContext:
         self.job = job
         self.seed = job["seed"]
         self.question = job["question"]
-        self.thresholds = job["thresholds"]
         self.probes = probes
         self.modules = modules
         self._channel = channel
