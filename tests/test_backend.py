@@ -188,3 +188,18 @@ def test_reading_items_draws_nothing_without_watch():
     for _ in DataLoader(dataset, batch_size=20):
         pass
     assert dataset.monitor is None
+
+
+@pytest.mark.parametrize("name,x_shape,label_shape", [
+    ("PerceptronDataset", (8, 3), (8, 1)),
+    ("RegressionDataset", (8, 1), (8, 1)),
+    ("DigitClassificationDataset", (8, 784), (8, 10)),
+    ("DigitClassificationDataset2", (8, 784), (8, 10)),
+    ("LanguageIDDataset", (8, 10, 47), (8, 5)),
+])
+def test_a_dataloader_batch_from_each_dataset(name, x_shape, label_shape):
+    dataset = getattr(backend, name)(None)
+    batch = next(iter(DataLoader(dataset, batch_size=8, shuffle=True)))
+    assert set(batch) == {"x", "label"}
+    assert tuple(batch["x"].shape) == x_shape and tuple(batch["label"].shape) == label_shape
+    assert batch["x"].dtype == batch["label"].dtype == torch.float32
