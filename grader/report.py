@@ -49,7 +49,7 @@ class Reporter:
             self.say(f"*** {label}: {check.title} "
                      f"({format_points(check.points)}/{format_points(check.max_points)})")
             if check.message == previous and check.status != PASSED:
-                self.say("***     (the same problem as above)")
+                self.say("***     (the same as above)")
                 continue
             for line in check.message.splitlines():
                 self.say(f"***     {line}")
