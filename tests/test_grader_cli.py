@@ -1,14 +1,9 @@
 """The autograder end to end, through its real command line."""
 
 import json
-import re
 
-import pytest
+from helpers import REFERENCE, copy_project, make_submission, messages, run_autograder
 
-from helpers import (REFERENCE, ROOT, copy_project, make_submission, messages, points_by_test,
-                     run_autograder)
-
-ALL_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q6", "q7")
 
 
 def test_reference_solution_earns_full_marks(tmp_path):

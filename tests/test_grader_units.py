@@ -4,7 +4,6 @@ import re
 import types
 
 import numpy as np
-import pytest
 import torch
 
 from grader.grading import question_seed
