@@ -5,7 +5,6 @@ import json
 from helpers import REFERENCE, copy_project, make_submission, messages, run_autograder
 
 
-
 def test_reference_solution_earns_full_marks(tmp_path):
     results_file = tmp_path / "gradescope.json"
     process, results = run_autograder(
