@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from grader import splits
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 LANGUAGE_ID_KEYS = frozenset(
@@ -149,7 +151,7 @@ class PerceptronDataset(Custom_Dataset):
     read so far, so the grader can tell whether training looked at the data.
     """
 
-    def __init__(self, model, points: int = 500):
+    def __init__(self, model, points: int = splits.PERCEPTRON_POINTS):
         x = np.hstack([np.random.randn(points, 2), np.ones((points, 1))])
         y = np.where(x[:, 0] + 2 * x[:, 1] - 1 >= 0, 1.0, -1.0)[:, None]
         super().__init__(x, y)
@@ -167,8 +169,8 @@ class RegressionDataset(Custom_Dataset):
     ``x`` and ``y`` are (200, 1).
     """
 
-    def __init__(self, model, points: int = 200):
-        x = np.linspace(-2 * np.pi, 2 * np.pi, num=points)[:, None]
+    def __init__(self, model, points: int = splits.REGRESSION_POINTS):
+        x = np.linspace(*splits.REGRESSION_RANGE, num=points)[:, None]
         np.random.RandomState(0).shuffle(x)
         super().__init__(x, np.sin(x))
         self.model = model
@@ -209,8 +211,9 @@ class DigitClassificationDataset(Custom_Dataset):
                          _one_hot(data["train_labels"], 10))
         test_images = data["test_images"].astype(np.float32) / np.float32(255)
         test_labels = data["test_labels"].astype(np.int64)
-        self.dev_images, self.dev_labels = test_images[0::2], test_labels[0::2]
-        self.test_images, self.test_labels = test_images[1::2], test_labels[1::2]
+        dev, test = splits.MNIST_DEV_ROWS, splits.MNIST_TEST_ROWS
+        self.dev_images, self.dev_labels = test_images[dev], test_labels[dev]
+        self.test_images, self.test_labels = test_images[test], test_labels[test]
         self.model = model
 
     def get_validation_accuracy(self) -> float:
@@ -226,7 +229,7 @@ class DigitClassificationDataset2(DigitClassificationDataset):
     ever a training digit. Shapes and dtypes are as in DigitClassificationDataset.
     """
 
-    TRAIN_SIZE, DEV_SIZE, TEST_SIZE = 1000, 200, 500
+    TRAIN_SIZE, DEV_SIZE, TEST_SIZE = splits.Q5_TRAIN_SIZE, splits.Q5_DEV_SIZE, splits.Q5_TEST_SIZE
 
     def __init__(self, model, data_dir=None):
         super().__init__(model, data_dir)

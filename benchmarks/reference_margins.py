@@ -25,15 +25,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import backend  # noqa: E402  (after the path set-up above)
+from grader.table import QUESTIONS_BY_ID  # noqa: E402
 
-# question: (what is measured, threshold the grader uses, better when 'higher'/'lower')
+
+def _threshold(question: str, name: str) -> float:
+    return QUESTIONS_BY_ID[question].thresholds[name]
+
+
+# question: (what is measured, the grader's threshold (from its table), better when
+# 'higher'/'lower')
 MEASURES = {
-    "q1": ("training accuracy", 1.0, "higher"),
-    "q2": ("mean squared error", 0.02, "lower"),
-    "q3": ("test accuracy", 0.97, "higher"),
-    "q4": ("test accuracy", 0.81, "higher"),
-    "q5": ("test accuracy", 0.80, "higher"),
-    "q6": ("max error vs reference", 1e-4, "lower"),
+    "q1": ("training accuracy", _threshold("q1", "training_accuracy"), "higher"),
+    "q2": ("mean squared error", _threshold("q2", "max_mse"), "lower"),
+    "q3": ("test accuracy", _threshold("q3", "min_accuracy"), "higher"),
+    "q4": ("test accuracy", _threshold("q4", "min_accuracy"), "higher"),
+    "q5": ("test accuracy", _threshold("q5", "min_accuracy"), "higher"),
+    "q6": ("max error vs reference", _threshold("q6", "tolerance"), "lower"),
 }
 
 

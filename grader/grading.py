@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import importlib
 import os
 import time
 import traceback
@@ -18,6 +18,7 @@ from grader.report import Reporter
 from grader.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
 from grader.runner import run_sandbox
 from grader.table import LIMITS, Question
+from grader.wiring import SettingsView, VerdictInput, load_definition
 
 
 @dataclass(frozen=True)
@@ -64,60 +65,63 @@ class Grader:
 
     def grade_question(self, question: Question) -> QuestionResult:
         started = time.monotonic()
-        result = QuestionResult(question)
-        notes = [f"{name}: `{statement}` is not one of the skeleton's imports"
-                 for name in question.student_files
-                 for statement in self.import_warnings.get(name, [])]
-        result.notes.extend(notes)
+        notes = tuple(f"{name}: `{statement}` is not one of the skeleton's imports"
+                      for name in question.student_files
+                      for statement in self.import_warnings.get(name, []))
         if notes and self.settings.enforce_imports:
-            result.checks = [CheckResult(question.id, c.key, c.title, c.points, 0.0, FAILED,
-                                         "not graded: this course requires the skeleton's "
-                                         "imports unchanged (--enforce-imports); remove the "
-                                         "imports named above") for c in question.checks]
-            return result
+            checks = tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, FAILED,
+                                       "not graded: this course requires the skeleton's "
+                                       "imports unchanged (--enforce-imports); remove the "
+                                       "imports named above") for c in question.checks)
+            return QuestionResult(question, checks, time.monotonic() - started, notes=notes)
 
-        module = importlib.import_module(f"grader.questions.{question.module}")
-        seed = question_seed(self.settings.seed, question.id)
-        probes = module.make_probes(np.random.default_rng(seed), self.data)
+        try:   # our own preparation: a failure here is ours, and costs only this question
+            definition = load_definition(question.module)
+            seed = question_seed(self.settings.seed, question.id)
+            probes = definition.make_probes(
+                np.random.default_rng(seed), self.data,
+                SettingsView(question.thresholds, definition.probe_reads, "make_probes"))
+        except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
+            self.internal_errors += 1
+            return QuestionResult(question, self._internal_error(question, traceback.format_exc()),
+                                  time.monotonic() - started, notes=notes)
+
         outcome = run_sandbox(
-            self._job(question, seed), probes, project_root=self.settings.project_root,
+            self._job(question, seed), probes.public, project_root=self.settings.project_root,
             student_dir=self.settings.student_dir,
             time_limit=question.time_limit * self.settings.time_limit_scale,
             memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
             shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes)
-        result.output, result.output_bytes = outcome.output.kept, outcome.output.total_bytes
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
-            result.notes.append(f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; "
-                                "only the beginning was shown")
+            notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
+                      "beginning was shown",)
         restored = self.data.restore_changed_files()
 
-        try:
-            result.checks = module.score(question, outcome, probes, self.data)
-        except Exception:  # a bug in the grader must not look like the student's fault
+        checks = tuple(self._verdict(definition, question, check, outcome, probes)
+                       for check in question.checks)
+        fault = _grader_fault(outcome)
+        if fault is not None:
             self.internal_errors += 1
-            result.checks = self._internal_error(question, traceback.format_exc())
-        if _grader_fault(outcome):
-            self.internal_errors += 1
-            detail = outcome.sandbox_error or next(
-                s.error for s in outcome.steps.values() if s.error and s.error.get("kind") == "grader")
-            result.checks = [c if c.status != FAILED else self._as_error(c, detail)
-                             for c in result.checks]
+            checks = tuple(_as_error(c, fault) if c.status == FAILED else c for c in checks)
         if restored:
-            names = ", ".join(f"data/{name}" for name in restored)
-            for check in result.checks:
-                check.points, check.status = 0.0, FAILED
-                check.message = (f"your code modified {names}, which the project ships; the "
-                                 "file was restored and this question earns no points. Do not "
-                                 "write into data/.\n" + check.message)
-        for check in result.checks:
-            step = outcome.step(check.key)
-            check.seconds = step.seconds if step is not None else 0.0
-        result.seconds = time.monotonic() - started
-        return result
+            checks = tuple(_data_restored(c, restored) for c in checks)
+        return QuestionResult(question, checks, time.monotonic() - started,
+                              outcome.output.kept, outcome.output.total_bytes, notes)
+
+    def _verdict(self, definition, question: Question, check, outcome, probes) -> CheckResult:
+        verdict = definition.verdicts[check.key]
+        try:
+            return verdict.function(VerdictInput(
+                question, check, outcome, probes.public, probes.secret, self.data,
+                SettingsView(question.thresholds, verdict.reads, f"verdict {check.key!r}")))
+        except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
+            self.internal_errors += 1
+            return self._internal_error(question, traceback.format_exc(), [check])[0]
 
     def _job(self, question: Question, seed: int) -> dict:
         settings = self.settings
         return {"question": question.id, "module": question.module, "seed": seed,
+                "settings": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
                 "plots_dir": str(settings.plots_dir) if settings.plots_dir else None,
@@ -128,27 +132,35 @@ class Grader:
     def _skipped(question: Question, blocking: list[str]) -> QuestionResult:
         message = (f"skipped: {', '.join(blocking)} must earn full marks first (run "
                    f"`python autograder.py -q {question.id}` to grade it anyway)")
-        return QuestionResult(question, [CheckResult(question.id, c.key, c.title, c.points, 0.0,
-                                                     SKIPPED, message)
-                                         for c in question.checks])
+        return QuestionResult(question, tuple(CheckResult(question.id, c.key, c.title, c.points,
+                                                          0.0, SKIPPED, message)
+                                              for c in question.checks))
 
     @staticmethod
-    def _internal_error(question: Question, details: str) -> list[CheckResult]:
+    def _internal_error(question: Question, details: str, checks=None) -> tuple[CheckResult, ...]:
         message = ("the autograder itself failed while scoring this question (a bug in the "
                    "autograder, not in your code; please report it):\n" + details.strip())
-        return [CheckResult(question.id, c.key, c.title, c.points, 0.0, ERROR,
-                            message if i == 0 else "not scored: see the autograder error above")
-                for i, c in enumerate(question.checks)]
-
-    @staticmethod
-    def _as_error(check: CheckResult, detail: dict) -> CheckResult:
-        check.status = ERROR
-        check.message = ("the autograder itself failed here (a bug in the autograder, not in "
-                         f"your code; please report it): {detail.get('message', '')}\n"
-                         f"{detail.get('traceback', '')}").strip()
-        return check
+        return tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, ERROR,
+                                 message if i == 0 else "not scored: see the autograder error above")
+                     for i, c in enumerate(checks or question.checks))
 
 
-def _grader_fault(outcome) -> bool:
-    return outcome.sandbox_error is not None or any(
-        step.error and step.error.get("kind") == "grader" for step in outcome.steps.values())
+def _as_error(check: CheckResult, detail: dict) -> CheckResult:
+    return dataclasses.replace(check, status=ERROR, message=(
+        "the autograder itself failed here (a bug in the autograder, not in your code; please "
+        f"report it): {detail.get('message', '')}\n{detail.get('traceback', '')}").strip())
+
+
+def _data_restored(check: CheckResult, restored: list[str]) -> CheckResult:
+    names = ", ".join(f"data/{name}" for name in restored)
+    return dataclasses.replace(check, points=0.0, status=FAILED, message=(
+        f"your code modified {names}, which the project ships; the file was restored and this "
+        "question earns no points. Do not write into data/.\n" + check.message))
+
+
+def _grader_fault(outcome) -> dict | None:
+    """What went wrong in our own sandbox code, if anything did."""
+    if outcome.sandbox_error is not None:
+        return outcome.sandbox_error
+    return next((step.error for step in outcome.steps.values()
+                 if step.error and step.error.get("kind") == "grader"), None)

@@ -6,14 +6,14 @@ them. Nothing here prints or decides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from grader.table import Check, Question
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckResult:
     question: str
     key: str
@@ -30,29 +30,30 @@ class CheckResult:
         return f"{self.question}: {self.title}"
 
 
-def passed(question: Question, check: Check, message: str = "", metric=None) -> CheckResult:
+def passed(question: Question, check: Check, message: str = "", metric=None,
+           seconds: float = 0.0) -> CheckResult:
     return CheckResult(question.id, check.key, check.title, check.points, check.points,
-                       PASSED, message, _number(metric))
+                       PASSED, message, _number(metric), seconds)
 
 
 def failed(question: Question, check: Check, message: str, metric=None,
-           status: str = FAILED) -> CheckResult:
+           status: str = FAILED, seconds: float = 0.0) -> CheckResult:
     return CheckResult(question.id, check.key, check.title, check.points, 0.0,
-                       status, message, _number(metric))
+                       status, message, _number(metric), seconds)
 
 
 def _number(value):
     return None if value is None else float(value)
 
 
-@dataclass
+@dataclass(frozen=True)
 class QuestionResult:
     question: Question
-    checks: list[CheckResult] = field(default_factory=list)
+    checks: tuple[CheckResult, ...] = ()
     seconds: float = 0.0
     output: str = ""             # the start of the student's printed output
     output_bytes: int = 0
-    notes: list[str] = field(default_factory=list)   # warnings shown with the question
+    notes: tuple[str, ...] = ()  # warnings shown with the question
 
     @property
     def points(self) -> float:

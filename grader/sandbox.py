@@ -7,7 +7,8 @@ The judge (grader/runner.py) starts a fresh interpreter for every question with
 in a process group of its own. This module then sets the limits and seeds, imports
 the project's own ``backend`` from the project folder (never a copy in the student's
 folder), puts the student's folder first on ``sys.path``, and hands a
-``SandboxContext`` to the question's ``run_in_sandbox``.
+``SandboxContext`` to each step of the question's definition (grader/wiring.py), in
+the order the module declares them.
 
 Everything the judge learns comes back as files in JOB_DIR: ``events.jsonl`` (one
 JSON object per step started or finished) and ``<step>.<name>.npy`` arrays. The
@@ -71,7 +72,7 @@ def _jsonable(value):
 
 
 class SandboxContext:
-    """What a question's ``run_in_sandbox`` uses: probes, student code, steps."""
+    """What a question's steps use: probes, settings, student code, shared state."""
 
     def __init__(self, job: dict, channel: Channel, probes: dict, modules: StudentModules):
         self.job = job
@@ -79,6 +80,8 @@ class SandboxContext:
         self.question = job["question"]
         self.probes = probes
         self.modules = modules
+        self.state: dict = {}     # what one step leaves for the next (e.g. a built model)
+        self.settings = {}        # the table's settings the running step declared
         self._channel = channel
         self._step_count = 0
 
@@ -241,8 +244,8 @@ def main(job_dir: str) -> None:
     torch.set_num_threads(job["threads"])
     _seed_everything(job["seed"])
 
-    import importlib
-    question = importlib.import_module(f"grader.questions.{job['module']}")
+    from grader.wiring import SettingsView, load_definition
+    definition = load_definition(job["module"])
     with np.load(job_path / "probes.npz", allow_pickle=False) as archive:
         probes = {key: archive[key] for key in archive.files}
     project_root, student_dir = Path(job["project_root"]), Path(job["student_dir"])
@@ -251,7 +254,10 @@ def main(job_dir: str) -> None:
 
     context = SandboxContext(job, channel, probes, modules)
     try:
-        question.run_in_sandbox(context)
+        for step in definition.steps.values():
+            context.settings = SettingsView(job["settings"], step.reads, f"step {step.key!r}")
+            context.run_step(step.key, lambda record, body=step.body: body(context, record),
+                             budget=job["sanity_seconds"] if step.budgeted else None)
     except BaseException as error:  # noqa: B036 - report, never hang or crash silently
         channel.event(sandbox_error=describe_exception(error, modules.files))
     channel.event(finished=True)

@@ -108,6 +108,18 @@ CASES = {
                      "                   for a, b in zip(dataset.x[:, 0], dataset.y[:, 0])}"},
         "q2", [], {Q2_FIT: 0},
         "200 new x in [-2pi, 2pi] (required: at most 0.02)"),
+    # A student bug in a tensor the grader works on (no graph to backpropagate
+    # through) is the student's failure, never an autograder error (exit code 0).
+    "output_without_graph": (
+        {"models.py": "class RegressionModel(Module):\n"
+                      "    def __init__(self):\n"
+                      "        super().__init__()\n"
+                      "        self.unused = Linear(1, 1)\n"
+                      "    def forward(self, x):\n"
+                      "        return torch.zeros(len(x), 1)",
+         "train.py": "def train_regression(model, dataset):\n    pass"},
+        "q2", [], {Q2_SANITY: 0, Q2_FIT: 0},
+        "the model's predictions do not depend on its parameters"),
 }
 
 

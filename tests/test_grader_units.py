@@ -1,18 +1,21 @@
 """Pieces of the grader that can be checked without running a sandbox."""
 
+import copy
 import re
 import types
 
 import numpy as np
+import pytest
 import torch
 
 from grader.grading import question_seed
 from grader.imports_check import imports_of
 from grader.judge_data import GRADED_FILES
 from grader.questions.attention import expected_and_mistakes
+from grader.questions.common import Withheld
 from grader.questions.convolution import valid_correlation
 from grader.runner import SandboxOutcome, StepResult, _student_fault_lines
-from grader.student_code import StudentFiles, _unify_variants, is_stub
+from grader.student_code import StepFailure, StudentFiles, _unify_variants, is_stub
 from grader.table import QUESTIONS
 from helpers import ROOT
 
@@ -122,6 +125,17 @@ def test_fault_dump_keeps_only_student_frames(tmp_path):
             f'  File "{ROOT}/grader/sandbox.py", line 120 in run_step\n')
     assert _student_fault_lines(dump, files) == ('File "train.py", line 3 in train_regression\n'
                                                  'File "train.py", line 9 in helper')
+
+
+def test_withheld_labels_refuse_use_but_not_python_protocols():
+    labels = Withheld("test_labels")
+    copied = copy.deepcopy(labels)             # asks for __deepcopy__, __reduce_ex__...
+    assert isinstance(copied, Withheld)
+    assert not hasattr(labels, "__array_interface__")
+    for use in (lambda: labels.shape, lambda: labels[0], lambda: len(labels),
+                lambda: np.asarray(labels)):
+        with pytest.raises(StepFailure, match="kept by the autograder"):
+            use()
 
 
 def test_project_files_are_not_student_files():

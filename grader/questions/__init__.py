@@ -1,1 +1,2 @@
-"""One module per question: make_probes (judge), run_in_sandbox (sandbox), score (judge)."""
+"""One module per question, each with a ``QUESTION`` definition (grader/wiring.py):
+probes (judge), steps (sandbox) and verdicts (judge), matched to the table by check key."""

@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from grader.questions.common import expect_shape, expect_tensor, forward_method
-from grader.results import failed, passed
 from grader.student_code import StepFailure
+from grader.wiring import Definition, Probes
 
+QUESTION = Definition()
 CONFIGS = 6
 LAYERS = ("q_layer", "k_layer", "v_layer")
 
 
-def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+@QUESTION.probes()
+def make_probes(rng: np.random.Generator, data, settings) -> Probes:
     configs = []
     for _ in range(CONFIGS):
         layer_size, block_size = int(rng.integers(2, 17)), int(rng.integers(2, 11))
@@ -26,8 +28,8 @@ def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
                         int(rng.integers(1, block_size + 1))))
     configs[0] = (configs[0][0], configs[0][1], configs[0][2], configs[0][1])  # T = block_size
     inputs = [rng.standard_normal((b, t, c)).astype(np.float32) for c, _, b, t in configs]
-    return {"configs": np.array(configs, dtype=np.int64),
-            "inputs": np.concatenate([x.ravel() for x in inputs])}
+    return Probes(public={"configs": np.array(configs, dtype=np.int64),
+                          "inputs": np.concatenate([x.ravel() for x in inputs])})
 
 
 def _inputs(probes) -> list[np.ndarray]:
@@ -41,33 +43,33 @@ def _inputs(probes) -> list[np.ndarray]:
 
 # ------------------------------------------------------------------ sandbox side
 
-def run_in_sandbox(ctx) -> None:
-    def attention(record):
-        import torch
-        block_class = ctx.lookup(ctx.student("models"), "AttentionBlock")
-        for index, ((c, block_size, b, t), x) in enumerate(zip(ctx.probes["configs"],
-                                                               _inputs(ctx.probes))):
-            block = ctx.call(f"models.AttentionBlock({c}, {block_size})", block_class,
-                             int(c), int(block_size))
-            for name in LAYERS:
-                layer = getattr(block, name, None)
-                if not isinstance(getattr(layer, "weight", None), torch.Tensor):
-                    raise StepFailure("missing", f"AttentionBlock has no linear layer {name}: "
-                                                 "keep the layers that __init__ creates")
-                record.save(f"{index}_{name}_weight", layer.weight.detach().double().numpy())
-                bias = layer.bias if layer.bias is not None else torch.zeros(int(c))
-                record.save(f"{index}_{name}_bias", bias.detach().double().numpy())
-            mask = getattr(block, "mask", None)
-            if isinstance(mask, torch.Tensor):
-                record.save(f"{index}_mask", mask.detach().double().numpy())
-            label = "models.AttentionBlock.forward"
-            with torch.no_grad():
-                output = expect_tensor(ctx.call(label, block, torch.from_numpy(x)), label,
-                                       forward_method(block))
-            expect_shape(output, x.shape, label, " (the same shape as the input)")
-            record.save(f"{index}_output", output.detach().double().numpy())
-
-    ctx.run_step("attention", attention, budget=ctx.job["sanity_seconds"])
+@QUESTION.step("attention", budgeted=True)
+def attention(ctx, record):
+    import torch
+    block_class = ctx.lookup(ctx.student("models"), "AttentionBlock")
+    for index, ((c, block_size, b, t), x) in enumerate(zip(ctx.probes["configs"],
+                                                           _inputs(ctx.probes))):
+        block = ctx.call(f"models.AttentionBlock({c}, {block_size})", block_class,
+                         int(c), int(block_size))
+        for name in LAYERS:
+            layer = getattr(block, name, None)
+            if not isinstance(getattr(layer, "weight", None), torch.Tensor):
+                raise StepFailure("missing", f"AttentionBlock has no linear layer {name}: "
+                                             "keep the layers that __init__ creates")
+            record.save(f"{index}_{name}_weight", layer.weight.detach().double().numpy())
+            bias = getattr(layer, "bias", None)
+            if not isinstance(bias, torch.Tensor):
+                bias = torch.zeros(int(c))
+            record.save(f"{index}_{name}_bias", bias.detach().double().numpy())
+        mask = getattr(block, "mask", None)
+        if isinstance(mask, torch.Tensor):
+            record.save(f"{index}_mask", mask.detach().double().numpy())
+        label = "models.AttentionBlock.forward"
+        with torch.no_grad():
+            output = expect_tensor(ctx.call(label, block, torch.from_numpy(x)), label,
+                                   forward_method(block))
+        expect_shape(output, x.shape, label, " (the same shape as the input)")
+        record.save(f"{index}_output", output.detach().double().numpy())
 
 
 # -------------------------------------------------------------------- judge side
@@ -108,35 +110,34 @@ def expected_and_mistakes(x, weights: dict) -> tuple[np.ndarray, dict[str, np.nd
     return correct, mistakes
 
 
-def score(question, outcome, probes, data) -> list:
-    (check,) = question.checks
-    result = outcome.step("attention")
+@QUESTION.verdict("attention", reads=("tolerance", "diagnosis_tolerance"))
+def judge_attention(v):
+    result = v.step()
     if result is None or not result.ok:
-        return [failed(question, check, outcome.why_missing("attention"))]
-    tolerance = question.thresholds["tolerance"]
-    for index, ((c, block_size, b, t), x) in enumerate(zip(probes["configs"], _inputs(probes))):
-        arrays = {name: outcome.array("attention", f"{index}_{name}")
+        return v.missing()
+    tolerance, near = v.settings["tolerance"], v.settings["diagnosis_tolerance"]
+    for index, ((c, block_size, b, t), x) in enumerate(zip(v.probes["configs"],
+                                                           _inputs(v.probes))):
+        arrays = {name: v.outcome.array("attention", f"{index}_{name}")
                   for name in ("mask", "output") + tuple(f"{n}_{p}" for n in LAYERS
                                                          for p in ("weight", "bias"))}
         if any(value is None for value in arrays.values()):
-            return [failed(question, check, "the attention check did not report its results "
-                                            "(is the mask buffer still registered in __init__?)")]
+            return v.failed("the attention check did not report its results (is the mask "
+                            "buffer still registered in __init__?)")
         size = f"AttentionBlock({c}, {block_size}) on an input of shape ({b}, {t}, {c})"
         if arrays["mask"].shape != (1, 1, block_size, block_size) or not np.array_equal(
                 arrays["mask"][0, 0], np.tril(np.ones((block_size, block_size)))):
-            return [failed(question, check, f"{size}: the mask buffer should be the lower-"
-                                            f"triangular ones of shape (1, 1, {block_size}, "
-                                            f"{block_size}) that __init__ creates")]
+            return v.failed(f"{size}: the mask buffer should be the lower-triangular ones of "
+                            f"shape (1, 1, {block_size}, {block_size}) that __init__ creates")
         correct, mistakes = expected_and_mistakes(x, arrays)
         if arrays["output"].shape != correct.shape:
-            return [failed(question, check, f"{size}: output shape {arrays['output'].shape}, "
-                                            f"expected {correct.shape}")]
+            return v.failed(f"{size}: output shape {arrays['output'].shape}, expected "
+                            f"{correct.shape}")
         if not np.allclose(arrays["output"], correct, rtol=tolerance, atol=tolerance):
             diagnosis = next((why for why, wrong in mistakes.items()
-                              if np.allclose(arrays["output"], wrong, rtol=1e-3, atol=1e-3)),
+                              if np.allclose(arrays["output"], wrong, rtol=near, atol=near)),
                              "compare each step with softmax(mask(Q K^T / sqrt(C))) V")
             error = float(np.max(np.abs(arrays["output"] - correct)))
-            return [failed(question, check, f"{size}: the output differs from the reference "
-                                            f"by up to {error:.4g}. Likely cause: {diagnosis}")]
-    return [passed(question, check, f"matches softmax(mask(QK^T/sqrt(C)))V on {CONFIGS} "
-                                    "random sizes")]
+            return v.failed(f"{size}: the output differs from the reference by up to "
+                            f"{error:.4g}. Likely cause: {diagnosis}")
+    return v.passed(f"matches softmax(mask(QK^T/sqrt(C)))V on {CONFIGS} random sizes")

@@ -7,10 +7,8 @@ import math
 
 import numpy as np
 
-from grader.results import CheckResult, failed, passed
-from grader.runner import SandboxOutcome
+from grader.results import CheckResult
 from grader.student_code import StepFailure, is_stub
-from grader.table import Question
 
 # ---------------------------------------------------------------- sandbox side
 
@@ -62,7 +60,8 @@ def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
         raise StepFailure("graph", f"{loss_label} returned a loss that is not connected "
                                    "to the model (no gradient can flow back); avoid .item(), "
                                    ".detach(), numpy or creating new tensors from values")
-    grad_x, grad_y = torch.autograd.grad(loss, [x, y], allow_unused=True)
+    grad_x, grad_y = ctx.call(f"backpropagating through {loss_label}", torch.autograd.grad,
+                              loss, [x, y], allow_unused=True)
     return {
         "output_shape": list(output.shape),
         "loss_value": float(loss.detach().reshape(-1)[0]),
@@ -80,6 +79,15 @@ def build_model_and_dataset(ctx, model_name: str, dataset_name: str):
     model = ctx.call(f"models.{model_name}()", ctx.lookup(models, model_name))
     dataset = ctx.call(f"backend.{dataset_name}", getattr(backend, dataset_name), model)
     return model, dataset
+
+
+def model_and_dataset(ctx, model_name: str, dataset_name: str):
+    """The model and dataset an earlier step of this question built (the sanity step
+    builds them, training goes on with them), else new ones."""
+    if "dataset" not in ctx.state:
+        ctx.state["model"], ctx.state["dataset"] = build_model_and_dataset(
+            ctx, model_name, dataset_name)
+    return ctx.state["model"], ctx.state["dataset"]
 
 
 def train_watched(ctx, record, model, dataset, train_name: str) -> None:
@@ -139,60 +147,64 @@ class Withheld:
                                       "Use dataset.get_validation_accuracy() (the dev split) "
                                       "to follow training instead.")
 
+    def __getattr__(self, name: str):
+        # Python's own protocol lookups (copy.deepcopy asks for __deepcopy__, pickle
+        # for __reduce_ex__...) get the usual AttributeError; any other use refuses.
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        self._refuse()
+
     __getitem__ = __len__ = __iter__ = __array__ = __eq__ = __ne__ = _refuse
-    __float__ = __int__ = __bool__ = __getattr__ = _refuse
+    __float__ = __int__ = __bool__ = _refuse
 
 
 # ------------------------------------------------------------------ judge side
 
 
-def sanity_verdict(question: Question, check, outcome: SandboxOutcome, step: str,
-                   expected_shapes: list[list[int]]) -> CheckResult:
-    """Pass when every probe of ``step`` had the expected output shape and a finite,
-    single-number loss that depends on both x and y."""
-    result = outcome.step(step)
+def sanity_verdict(v, expected_shapes: list[list[int]]) -> CheckResult:
+    """Pass when every probe of the check's step had the expected output shape and a
+    finite, single-number loss that depends on both x and y."""
+    result = v.step()
     if result is None or not result.ok:
-        return failed(question, check, outcome.why_missing(step))
+        return v.missing()
     probes = result.values.get("probes")
     if not isinstance(probes, list) or len(probes) != len(expected_shapes):
-        return failed(question, check, "the sanity checks did not report their results")
+        return v.failed("the sanity checks did not report their results")
     for facts, shape in zip(probes, expected_shapes):
         if not isinstance(facts, dict) or facts.get("output_shape") != shape:
-            return failed(question, check, f"expected output shape {tuple(shape)}")
+            return v.failed(f"expected output shape {tuple(shape)}")
         if not is_finite(facts.get("loss_value")):
-            return failed(question, check, f"the loss is {facts.get('loss_value')} (not a "
-                                           "finite number) for a batch of "
-                                           f"{shape[0]} with a freshly built model")
+            return v.failed(f"the loss is {facts.get('loss_value')} (not a finite number) for "
+                            f"a batch of {shape[0]} with a freshly built model")
         if facts.get("depends_on_x") is not True:
-            return failed(question, check, "the loss does not depend on the input x: is the "
-                                           "model's output used to compute it?")
+            return v.failed("the loss does not depend on the input x: is the model's output "
+                            "used to compute it?")
         if facts.get("depends_on_y") is not True:
-            return failed(question, check, "the loss does not depend on the labels y: are "
-                                           "they passed to the loss function?")
-    return passed(question, check, "output shapes and loss gradients are as expected")
+            return v.failed("the loss does not depend on the labels y: are they passed to the "
+                            "loss function?")
+    return v.passed("output shapes and loss gradients are as expected")
 
 
-def accuracy_verdict(question: Question, check, outcome: SandboxOutcome, step: str,
-                     labels: np.ndarray, what: str) -> CheckResult:
+def accuracy_verdict(v, labels: np.ndarray, what: str) -> CheckResult:
     """Pass when the argmax of the logits the sandbox returned for the judge's test
-    inputs matches the judge's labels often enough."""
-    threshold = question.thresholds["min_accuracy"]
-    result = outcome.step(step)
-    logits = outcome.array(step, "logits")
+    inputs matches the judge's labels often enough (setting ``min_accuracy``)."""
+    threshold = v.settings["min_accuracy"]
+    result = v.step()
+    logits = v.outcome.array(v.check.key, "logits")
     if result is None or not result.ok or logits is None:
-        return failed(question, check, outcome.why_missing(step))
+        return v.missing()
     if logits.shape[0] != len(labels) or logits.ndim != 2:
-        return failed(question, check, f"predictions for {len(labels)} {what} were expected; "
-                                       f"got an array of shape {logits.shape}")
+        return v.failed(f"predictions for {len(labels)} {what} were expected; got an array "
+                        f"of shape {logits.shape}")
     if not np.isfinite(logits).all():
-        return failed(question, check, "the model's scores contain NaN or infinity after "
-                                       "training (is the learning rate too high?)", metric=0.0)
+        return v.failed("the model's scores contain NaN or infinity after training (is the "
+                        "learning rate too high?)", metric=0.0)
     accuracy = float(np.mean(logits.argmax(axis=1) == labels))
     measured = f"test accuracy {accuracy:.2%} on {len(labels)} {what} (required: {threshold:.0%})"
     notes = _training_notes(result.values)
     if accuracy >= threshold:
-        return passed(question, check, measured + notes, metric=accuracy)
-    return failed(question, check, measured + notes, metric=accuracy)
+        return v.passed(measured + notes, metric=accuracy)
+    return v.failed(measured + notes, metric=accuracy)
 
 
 def _training_notes(values: dict) -> str:

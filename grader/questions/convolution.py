@@ -12,26 +12,29 @@ import contextlib
 
 import numpy as np
 
+from grader import splits
 from grader.questions.common import accuracy_verdict, expect_tensor
 from grader.questions.digits import mnist_test_probes, train_and_predict
-from grader.results import failed, passed
 from grader.student_code import StepFailure
+from grader.wiring import Definition, Probes
 
+QUESTION = Definition()
 CASES = 12
-TEST_DIGITS = 500        # backend.DigitClassificationDataset2.TEST_SIZE
 
 
-def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+@QUESTION.probes()
+def make_probes(rng: np.random.Generator, data, settings) -> Probes:
     input_shapes = rng.integers(2, 9, (CASES, 2))
     weight_shapes = np.stack([rng.integers(1, input_shapes[:, 0] + 1),
                               rng.integers(1, input_shapes[:, 1] + 1)], axis=1)
     inputs = [rng.uniform(-1, 1, tuple(s)).astype(np.float32) for s in input_shapes]
     weights = [rng.uniform(-1, 1, tuple(s)).astype(np.float32) for s in weight_shapes]
-    probes = mnist_test_probes(rng, data, TEST_DIGITS)
-    probes.update(conv_input_shapes=input_shapes, conv_weight_shapes=weight_shapes,
-                  conv_inputs=np.concatenate([a.ravel() for a in inputs]),
-                  conv_weights=np.concatenate([a.ravel() for a in weights]))
-    return probes
+    digits = mnist_test_probes(rng, data, splits.Q5_TEST_SIZE)
+    return Probes(public={**digits.public, "conv_input_shapes": input_shapes,
+                          "conv_weight_shapes": weight_shapes,
+                          "conv_inputs": np.concatenate([a.ravel() for a in inputs]),
+                          "conv_weights": np.concatenate([a.ravel() for a in weights])},
+                  secret=digits.secret)
 
 
 def _unpack(flat: np.ndarray, shapes: np.ndarray) -> list[np.ndarray]:
@@ -78,56 +81,46 @@ def builtin_convolutions_disabled(student_module):
             setattr(student_module, name, function)
 
 
-def run_in_sandbox(ctx) -> None:
-    state = {}
+@QUESTION.step("convolve", budgeted=True)
+def convolve(ctx, record):
+    import torch
+    models = ctx.student("models")
+    function = ctx.lookup(models, "Convolve")
+    inputs = _unpack(ctx.probes["conv_inputs"], ctx.probes["conv_input_shapes"])
+    weights = _unpack(ctx.probes["conv_weights"], ctx.probes["conv_weight_shapes"])
+    shapes, values = [], []
+    with builtin_convolutions_disabled(models):
+        for matrix, kernel in zip(inputs, weights):
+            output = expect_tensor(ctx.call("models.Convolve", function,
+                                            torch.from_numpy(matrix), torch.from_numpy(kernel)),
+                                   "models.Convolve", function)
+            shapes.append(list(output.shape))
+            values.append(output.detach().double().reshape(-1).numpy())
+    record["shapes"] = shapes
+    record.save("outputs", np.concatenate(values) if values else np.zeros(0))
 
-    def convolve(record):
-        import torch
-        models = ctx.student("models")
-        function = ctx.lookup(models, "Convolve")
-        inputs = _unpack(ctx.probes["conv_inputs"], ctx.probes["conv_input_shapes"])
-        weights = _unpack(ctx.probes["conv_weights"], ctx.probes["conv_weight_shapes"])
-        shapes, values = [], []
-        with builtin_convolutions_disabled(models):
-            for matrix, kernel in zip(inputs, weights):
-                output = expect_tensor(ctx.call("models.Convolve", function,
-                                                torch.from_numpy(matrix),
-                                                torch.from_numpy(kernel)),
-                                       "models.Convolve", function)
-                shapes.append(list(output.shape))
-                values.append(output.detach().double().reshape(-1).numpy())
-        record["shapes"] = shapes
-        record.save("outputs", np.concatenate(values) if values else np.zeros(0))
 
-    def train(record):
-        train_and_predict(ctx, record, state, model_name="DigitConvolutionalModel",
-                          dataset_name="DigitClassificationDataset2",
-                          train_name="train_digitconvolution")
-
-    ctx.run_step("convolve", convolve, budget=ctx.job["sanity_seconds"])
-    ctx.run_step("train", train)
+@QUESTION.step("train")
+def train(ctx, record):
+    train_and_predict(ctx, record, model_name="DigitConvolutionalModel",
+                      dataset_name="DigitClassificationDataset2",
+                      train_name="train_digitconvolution")
 
 
 # -------------------------------------------------------------------- judge side
 
-def score(question, outcome, probes, data) -> list:
-    convolve, accuracy = question.checks
-    return [_score_convolve(question, convolve, outcome, probes),
-            accuracy_verdict(question, accuracy, outcome, "train", probes["_labels"],
-                             "test digits (none of them in the training subset)")]
-
-
-def _score_convolve(question, check, outcome, probes):
-    result = outcome.step("convolve")
-    outputs = outcome.array("convolve", "outputs")
+@QUESTION.verdict("convolve", reads=("tolerance",))
+def judge_convolve(v):
+    result = v.step()
+    outputs = v.outcome.array("convolve", "outputs")
     if result is None or not result.ok or outputs is None:
-        return failed(question, check, outcome.why_missing("convolve"))
+        return v.missing()
     shapes = result.values.get("shapes")
     if not isinstance(shapes, list) or len(shapes) != CASES:
-        return failed(question, check, "the Convolve check did not report its results")
-    inputs = _unpack(probes["conv_inputs"], probes["conv_input_shapes"])
-    weights = _unpack(probes["conv_weights"], probes["conv_weight_shapes"])
-    tolerance = question.thresholds["tolerance"]
+        return v.failed("the Convolve check did not report its results")
+    inputs = _unpack(v.probes["conv_inputs"], v.probes["conv_input_shapes"])
+    weights = _unpack(v.probes["conv_weights"], v.probes["conv_weight_shapes"])
+    tolerance = v.settings["tolerance"]
     offset = 0
     for matrix, kernel, shape in zip(inputs, weights, shapes):
         expected = valid_correlation(matrix.astype(np.float64), kernel.astype(np.float64))
@@ -135,14 +128,20 @@ def _score_convolve(question, check, outcome, probes):
                f"{kernel.shape[1]} weight"
         if tuple(shape) != expected.shape:
             hint = " (the skeleton's empty tensor: fill Convolve in)" if shape == [0] else ""
-            return failed(question, check, f"Convolve returned shape {tuple(shape)} for {size}; "
-                                           f"expected {expected.shape} (H-h+1, W-w+1){hint}")
+            return v.failed(f"Convolve returned shape {tuple(shape)} for {size}; expected "
+                            f"{expected.shape} (H-h+1, W-w+1){hint}")
         got = outputs[offset:offset + expected.size].reshape(expected.shape)
         offset += expected.size
         if not np.allclose(got, expected, rtol=tolerance, atol=tolerance):
             worst = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
-            return failed(question, check, (
+            return v.failed(
                 f"Convolve is wrong for {size}: entry {tuple(int(i) for i in worst)} is "
                 f"{got[worst]:.5f}, expected {expected[worst]:.5f}, the sum of "
-                f"input[i:i+h, j:j+w] * weight (no flipping of the weight)"))
-    return passed(question, check, f"matches the reference on {CASES} random cases")
+                f"input[i:i+h, j:j+w] * weight (no flipping of the weight)")
+    return v.passed(f"matches the reference on {CASES} random cases")
+
+
+@QUESTION.verdict("train", reads=("min_accuracy",))
+def judge_accuracy(v):
+    return accuracy_verdict(v, v.secret["labels"],
+                            "test digits (none of them in the training subset)")

@@ -1,8 +1,8 @@
 """q7 (ungraded): the character GPT's shapes, causality, and learning.
 
 Causality: the judge sends two sequences that agree up to a position; the outputs
-at earlier positions must agree too. Learning: a few dozen steps on a short
-repeated sentence must at least halve the loss.
+at earlier positions must agree too. Learning: a few dozen steps of our own
+training loop on a short repeated sentence must cut the loss by the table's ratio.
 """
 
 from __future__ import annotations
@@ -10,114 +10,130 @@ from __future__ import annotations
 import numpy as np
 
 from grader.questions.common import expect_shape, expect_tensor, forward_method
-from grader.results import failed, passed
+from grader.student_code import StepFailure
+from grader.wiring import Definition, Probes
 
-BLOCK_SIZE, WIDTH, LAYERS = 8, 16, 2
+QUESTION = Definition()
 TEXT = "to be, or not to be, that is the question. "
-STEPS, BATCH = 60, 16
+SIZES = ("block_size", "n_embd", "n_layer")
+LABEL = "gpt_model.Character_GPT"
 
 
-def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+@QUESTION.probes(reads=("block_size",))
+def make_probes(rng: np.random.Generator, data, settings) -> Probes:
+    block_size = settings["block_size"]
     vocabulary = sorted(set(TEXT))
     encoded = np.array([vocabulary.index(ch) for ch in TEXT * 6], dtype=np.int64)
-    first = rng.integers(0, len(vocabulary), (2, BLOCK_SIZE))
-    cut = int(rng.integers(1, BLOCK_SIZE))
+    first = rng.integers(0, len(vocabulary), (2, block_size))
+    cut = int(rng.integers(1, block_size))
     second = first.copy()
-    second[:, cut:] = (first[:, cut:] + rng.integers(1, len(vocabulary), (2, BLOCK_SIZE - cut))) \
+    second[:, cut:] = (first[:, cut:] + rng.integers(1, len(vocabulary), (2, block_size - cut))) \
         % len(vocabulary)
-    return {"vocab_size": np.array(len(vocabulary)), "corpus": encoded,
-            "first": first.astype(np.int64), "second": second.astype(np.int64),
-            "cut": np.array(cut)}
+    return Probes(public={"vocab_size": np.array(len(vocabulary)), "corpus": encoded,
+                          "first": first.astype(np.int64), "second": second.astype(np.int64),
+                          "cut": np.array(cut)})
 
 
 # ------------------------------------------------------------------ sandbox side
 
-def run_in_sandbox(ctx) -> None:
+def _build(ctx):
+    ctx.student("models")
+    gpt_model = ctx.student("gpt_model")
+    sizes = [int(ctx.settings[name]) for name in SIZES]
     vocab_size = int(ctx.probes["vocab_size"])
-    label = "gpt_model.Character_GPT"
+    return ctx.call(f"{LABEL}({', '.join(map(str, sizes))}, {vocab_size})",
+                    ctx.lookup(gpt_model, "Character_GPT"), *sizes, vocab_size)
 
-    def build():
-        ctx.student("models")
-        gpt_model = ctx.student("gpt_model")
-        return ctx.call(f"{label}({BLOCK_SIZE}, {WIDTH}, {LAYERS}, {vocab_size})",
-                        ctx.lookup(gpt_model, "Character_GPT"),
-                        BLOCK_SIZE, WIDTH, LAYERS, vocab_size)
 
-    def run(model, tokens):
-        import torch
-        output = expect_tensor(ctx.call(f"{label}.forward", model, torch.from_numpy(tokens)),
-                               f"{label}.forward", forward_method(model))
-        expect_shape(output, (*tokens.shape, vocab_size), f"{label}.forward",
-                     " (batch, time, vocab_size)")
-        return output.detach().double().numpy()
+def _run(ctx, model, tokens):
+    import torch
+    vocab_size = int(ctx.probes["vocab_size"])
+    output = expect_tensor(ctx.call(f"{LABEL}.forward", model, torch.from_numpy(tokens)),
+                           f"{LABEL}.forward", forward_method(model))
+    expect_shape(output, (*tokens.shape, vocab_size), f"{LABEL}.forward",
+                 " (batch, time, vocab_size)")
+    return output.detach().double().numpy()
 
-    def shapes(record):
-        record["shape"] = list(run(build(), ctx.probes["first"]).shape)
 
-    def causal(record):
-        import torch
-        model = build()
-        model.eval()
-        with torch.no_grad():
-            record.save("first", run(model, ctx.probes["first"]))
-            record.save("second", run(model, ctx.probes["second"]))
+@QUESTION.step("shapes", budgeted=True, reads=SIZES)
+def shapes(ctx, record):
+    record["shape"] = list(_run(ctx, _build(ctx), ctx.probes["first"]).shape)
 
-    def learns(record):
-        import torch
-        model = build()
-        run(model, ctx.probes["first"])                                # forward works at all
-        corpus = torch.from_numpy(ctx.probes["corpus"])
-        windows = corpus.unfold(0, BLOCK_SIZE + 1, 1)                  # (N, T + 1)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-        losses = []
-        for _ in range(STEPS):
-            chunk = windows[torch.randint(len(windows), (BATCH,))]
-            x, y = chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
-            loss = ctx.call(f"{label}.get_loss", model.get_loss, x, y)
-            optimizer.zero_grad()
-            ctx.call("loss.backward", loss.backward)
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        record["losses"] = losses
 
-    budget = ctx.job["sanity_seconds"]
-    for key, body in (("shapes", shapes), ("causal", causal), ("learns", learns)):
-        ctx.run_step(key, body, budget=budget)
+@QUESTION.step("causal", budgeted=True, reads=SIZES)
+def causal(ctx, record):
+    import torch
+    model = _build(ctx)
+    model.eval()
+    with torch.no_grad():
+        record.save("first", _run(ctx, model, ctx.probes["first"]))
+        record.save("second", _run(ctx, model, ctx.probes["second"]))
+
+
+@QUESTION.step("learns", budgeted=True,
+               reads=SIZES + ("steps", "batch_size", "learning_rate"))
+def learns(ctx, record):
+    import torch
+    model = _build(ctx)
+    _run(ctx, model, ctx.probes["first"])                              # forward works at all
+    parameters = list(model.parameters())
+    if not parameters:
+        raise StepFailure("parameters", f"{LABEL} has no parameters: keep the layers that "
+                                        "__init__ creates")
+    block_size, batch_size = int(ctx.settings["block_size"]), int(ctx.settings["batch_size"])
+    corpus = torch.from_numpy(ctx.probes["corpus"])
+    windows = corpus.unfold(0, block_size + 1, 1)                      # (N, T + 1)
+    optimizer = torch.optim.Adam(parameters, lr=float(ctx.settings["learning_rate"]))
+    losses = []
+    for _ in range(int(ctx.settings["steps"])):
+        chunk = windows[torch.randint(len(windows), (batch_size,))]    # (batch, T + 1)
+        x, y = chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()  # (batch, T) each
+        loss = expect_tensor(ctx.call(f"{LABEL}.get_loss", model.get_loss, x, y),
+                             f"{LABEL}.get_loss", type(model).__dict__.get("get_loss"))
+        if loss.numel() != 1:
+            raise StepFailure("shape", f"{LABEL}.get_loss returned {loss.numel()} numbers; "
+                                       "a loss is a single number")
+        optimizer.zero_grad()
+        ctx.call("loss.backward", loss.backward)
+        optimizer.step()
+        losses.append(float(loss.detach().reshape(-1)[0]))
+    record["losses"] = losses
 
 
 # -------------------------------------------------------------------- judge side
 
-def score(question, outcome, probes, data) -> list:
-    shapes, causal, learns = question.checks
-    results = []
-    step = outcome.step("shapes")
-    results.append(passed(question, shapes, "forward returns (batch, time, vocab_size)")
-                   if step is not None and step.ok
-                   else failed(question, shapes, outcome.why_missing("shapes")))
+@QUESTION.verdict("shapes")
+def judge_shapes(v):
+    step = v.step()
+    if step is None or not step.ok:
+        return v.missing()
+    return v.passed("forward returns (batch, time, vocab_size)")
 
-    first, second = outcome.array("causal", "first"), outcome.array("causal", "second")
-    cut = int(probes["cut"])
+
+@QUESTION.verdict("causal", reads=("tolerance",))
+def judge_causal(v):
+    first, second = v.outcome.array("causal", "first"), v.outcome.array("causal", "second")
+    cut = int(v.probes["cut"])
     if first is None or second is None or first.shape != second.shape or first.ndim != 3:
-        results.append(failed(question, causal, outcome.why_missing("causal")))
-    elif not np.allclose(first[:, :cut], second[:, :cut],
-                         atol=question.thresholds["tolerance"], rtol=0):
-        results.append(failed(question, causal, (
-            f"changing the characters from position {cut} on changed the outputs at earlier "
-            "positions: the model looks ahead. Is the attention mask applied?")))
-    else:
-        results.append(passed(question, causal, "outputs depend only on earlier characters"))
+        return v.missing()
+    if not np.allclose(first[:, :cut], second[:, :cut], atol=v.settings["tolerance"], rtol=0):
+        return v.failed(f"changing the characters from position {cut} on changed the outputs "
+                        "at earlier positions: the model looks ahead. Is the attention mask "
+                        "applied?")
+    return v.passed("outputs depend only on earlier characters")
 
-    step = outcome.step("learns")
+
+@QUESTION.verdict("learns", reads=("max_loss_ratio", "steps"))
+def judge_learns(v):
+    step, steps = v.step(), int(v.settings["steps"])
     losses = step.values.get("losses") if step is not None and step.ok else None
-    if not isinstance(losses, list) or len(losses) != STEPS or not all(
-            isinstance(v, (int, float)) for v in losses):
-        results.append(failed(question, learns, outcome.why_missing("learns")))
-    else:
-        start, end = float(np.mean(losses[:3])), float(np.mean(losses[-5:]))
-        ratio = question.thresholds["max_loss_ratio"]
-        message = f"loss went from {start:.3f} to {end:.3f} in {STEPS} steps " \
-                  f"(required: below {ratio:g} x the start)"
-        results.append(passed(question, learns, message, metric=end)
-                       if np.isfinite(end) and end <= ratio * start
-                       else failed(question, learns, message, metric=end))
-    return results
+    if not isinstance(losses, list) or len(losses) != steps or not all(
+            isinstance(value, (int, float)) for value in losses):
+        return v.missing()
+    start, end = float(np.mean(losses[:3])), float(np.mean(losses[-5:]))
+    ratio = v.settings["max_loss_ratio"]
+    message = (f"loss went from {start:.3f} to {end:.3f} in {steps} steps (required: below "
+               f"{ratio:g} x the start)")
+    if np.isfinite(end) and end <= ratio * start:
+        return v.passed(message, metric=end)
+    return v.failed(message, metric=end)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.questions.common import (Withheld, accuracy_verdict, build_model_and_dataset,
-                                     expect_shape, expect_tensor, forward_method, loss_sanity,
+from grader.questions.common import (Withheld, accuracy_verdict, expect_shape, expect_tensor,
+                                     forward_method, loss_sanity, model_and_dataset,
                                      sanity_verdict, train_watched)
+from grader.wiring import Definition, Probes
 
+QUESTION = Definition()
 # (batch size, letters): cut from the longest dev words, as the original course did.
 SANITY_PROBES = ((1, 1), (2, 1), (2, 6), (17, 10))
 LABEL = "models.LanguageIDModel"
 
 
-def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
+@QUESTION.probes()
+def make_probes(rng: np.random.Generator, data, settings) -> Probes:
     lang = data.arrays("lang_id.npz")
     words, labels, groups = [], [], []
     for start, end in lang["test_buckets"][rng.permutation(len(lang["test_buckets"]))]:
@@ -26,59 +29,55 @@ def make_probes(rng: np.random.Generator, data) -> dict[str, np.ndarray]:
         groups.append((sum(len(w) for w in words), sum(len(w) for w in words) + len(order)))
         words.append(lang["test_x"][order])
         labels.append(lang["test_y"][order])
-    return {"words": np.concatenate(words), "groups": np.array(groups, dtype=np.int64),
-            "_labels": np.concatenate(labels)}
+    return Probes(public={"words": np.concatenate(words),
+                          "groups": np.array(groups, dtype=np.int64)},
+                  secret={"labels": np.concatenate(labels)})
 
 
 # ------------------------------------------------------------------ sandbox side
 
-def run_in_sandbox(ctx) -> None:
-    state = {}
+@QUESTION.step("sanity", budgeted=True)
+def sanity(ctx, record):
+    model, dataset = model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
+    loss = ctx.lookup(ctx.student("losses"), "languageid_loss")
+    start = int(dataset.dev_buckets[-1, 0])
+    facts = []
+    for batch, letters in SANITY_PROBES:
+        xs, y = dataset._encode(dataset.dev_x[start:start + batch],
+                                dataset.dev_y[start:start + batch])
+        facts.append(loss_sanity(ctx, model, LABEL, loss, "losses.languageid_loss",
+                                 xs[:letters].numpy(), y.numpy(), (batch, 5)))
+    record["probes"] = facts
 
-    def sanity(record):
-        model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
-        state.update(model=model, dataset=dataset)
-        loss = ctx.lookup(ctx.student("losses"), "languageid_loss")
-        start = int(dataset.dev_buckets[-1, 0])
-        facts = []
-        for batch, letters in SANITY_PROBES:
-            xs, y = dataset._encode(dataset.dev_x[start:start + batch],
-                                    dataset.dev_y[start:start + batch])
-            facts.append(loss_sanity(ctx, model, LABEL, loss, "losses.languageid_loss",
-                                     xs[:letters].numpy(), y.numpy(), (batch, 5)))
-        record["probes"] = facts
 
-    def train(record):
-        import torch
-        if "dataset" not in state:
-            state["model"], state["dataset"] = build_model_and_dataset(
-                ctx, "LanguageIDModel", "LanguageIDDataset")
-        model, dataset = state["model"], state["dataset"]
-        dataset.test_y = Withheld("test_y")
-        train_watched(ctx, record, model, dataset, "train_languageid")
+@QUESTION.step("train")
+def train(ctx, record):
+    import torch
+    model, dataset = model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
+    dataset.test_y = Withheld("test_y")
+    train_watched(ctx, record, model, dataset, "train_languageid")
 
-        words = ctx.probes["words"]
-        logits = np.zeros((len(words), 5), dtype=np.float32)
-        model.eval()
-        with torch.no_grad():
-            for start, end in ctx.probes["groups"]:
-                xs, _ = dataset._encode(words[start:end], np.zeros(end - start, dtype=np.int64))
-                output = expect_tensor(ctx.call(f"{LABEL}.forward", model, xs),
-                                       f"{LABEL}.forward", forward_method(model))
-                expect_shape(output, (end - start, 5), f"{LABEL}.forward",
-                             " (one score per language for each word)")
-                logits[start:end] = output.float().cpu().numpy()
-        record.save("logits", logits)
-
-    ctx.run_step("sanity", sanity, budget=ctx.job["sanity_seconds"])
-    ctx.run_step("train", train)
+    words = ctx.probes["words"]
+    logits = np.zeros((len(words), 5), dtype=np.float32)
+    model.eval()
+    with torch.no_grad():
+        for start, end in ctx.probes["groups"]:
+            xs, _ = dataset._encode(words[start:end], np.zeros(end - start, dtype=np.int64))
+            output = expect_tensor(ctx.call(f"{LABEL}.forward", model, xs),
+                                   f"{LABEL}.forward", forward_method(model))
+            expect_shape(output, (end - start, 5), f"{LABEL}.forward",
+                         " (one score per language for each word)")
+            logits[start:end] = output.float().cpu().numpy()
+    record.save("logits", logits)
 
 
 # -------------------------------------------------------------------- judge side
 
-def score(question, outcome, probes, data) -> list:
-    sanity, accuracy = question.checks
-    return [sanity_verdict(question, sanity, outcome, "sanity",
-                           [[batch, 5] for batch, _ in SANITY_PROBES]),
-            accuracy_verdict(question, accuracy, outcome, "train", probes["_labels"],
-                             "test words")]
+@QUESTION.verdict("sanity")
+def judge_sanity(v):
+    return sanity_verdict(v, [[batch, 5] for batch, _ in SANITY_PROBES])
+
+
+@QUESTION.verdict("train", reads=("min_accuracy",))
+def judge_accuracy(v):
+    return accuracy_verdict(v, v.secret["labels"], "test words")
