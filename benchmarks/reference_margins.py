@@ -39,7 +39,7 @@ MEASURES = {
     "q2": ("mean squared error", _threshold("q2", "max_mse"), "lower"),
     "q3": ("test accuracy", _threshold("q3", "min_accuracy"), "higher"),
     "q4": ("test accuracy", _threshold("q4", "min_accuracy"), "higher"),
-    "q5": ("test accuracy", _threshold("q5", "min_accuracy"), "higher"),
+    "q5": ("accuracy, trained digits", _threshold("q5", "min_accuracy"), "higher"),
     "q6": ("max error vs reference", _threshold("q6", "tolerance"), "lower"),
 }
 
@@ -71,12 +71,13 @@ def measure(question: str, models, train) -> float:
         model = models.LanguageIDModel()
         dataset = backend.LanguageIDDataset(model)
         train.train_languageid(model, dataset)
-        return float(np.mean(dataset.predict("test").argmax(axis=1) == dataset.test_y))
+        return dataset.accuracy("test")
     if question == "q5":
         model = models.DigitConvolutionalModel()
         dataset = backend.DigitClassificationDataset2(model)
         train.train_digitconvolution(model, dataset)
-        return _accuracy(model, dataset.test_images, dataset.test_labels)
+        # The course's criterion (the table's scored_on): the digits it trained on.
+        return _accuracy(model, dataset.x, dataset.y.argmax(axis=1))
     if question == "q6":
         block = models.AttentionBlock(16, 10)
         x = torch.randn(3, 7, 16)
