@@ -159,7 +159,8 @@ class DigitConvolutionalModel(Module):
 
     ``forward`` already applies one 3x3 convolution (your ``Convolve``) to each
     image and flattens the result to (batch_size, 676). Add a couple of small
-    Linear layers after it; 80% accuracy on the test subset is needed to pass.
+    Linear layers after it; 80% accuracy on the 200 digits it trains on is needed
+    to pass.
     """
 
     def __init__(self):
@@ -208,7 +209,9 @@ class AttentionBlock(Module):
 
             M = M.masked_fill(self.mask[:, :, :T, :T] == 0, float('-inf'))[0]
 
-        then apply ``softmax`` over the last dimension (``dim=-1``) and multiply
+        (shapes: the mask slice is (1, 1, T, T); masked_fill broadcasts it against
+        the (B, T, T) scores and returns (1, B, T, T); the [0] drops that extra
+        leading dimension, giving (B, T, T) again), then apply ``softmax`` over the last dimension (``dim=-1``) and multiply
         by V.
         """
         B, T, C = input.size()

@@ -111,9 +111,9 @@ def main(argv=None) -> int:
         notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
     questions = [QUESTIONS_BY_ID[q] for q in args.question] if args.question else list(QUESTIONS)
 
-    reporter.begin(args.seed, student_dir, notes)
     started = time.monotonic()
     grader = Grader(settings, data, reporter)
+    reporter.begin(args.seed, student_dir, notes, grader.import_warnings)
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None)
     except KeyboardInterrupt:

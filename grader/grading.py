@@ -14,7 +14,7 @@ import numpy as np
 
 from grader.imports_check import added_imports
 from grader.judge_data import JudgeData
-from grader.report import Reporter
+from grader.report import Reporter, import_warning
 from grader.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
 from grader.runner import run_sandbox
 from grader.table import LIMITS, Question
@@ -32,7 +32,14 @@ class Settings:
     time_limit_scale: float = 1.0
     memory_mb: int = LIMITS.memory_mb
     enforce_imports: bool = False
-    threads: int = max(1, min(4, os.cpu_count() or 1))
+    threads: int | None = None     # torch threads per sandbox; None: the table's, per question
+
+
+def sandbox_threads(question: Question, settings: Settings) -> int:
+    """The torch threads a question's sandbox runs with: the table's (or the
+    settings' override), never more than the machine has cores."""
+    wanted = settings.threads or question.threads
+    return max(1, min(wanted, os.cpu_count() or 1))
 
 
 def question_seed(seed: int, question_id: str) -> int:
@@ -65,15 +72,16 @@ class Grader:
 
     def grade_question(self, question: Question) -> QuestionResult:
         started = time.monotonic()
-        notes = tuple(f"{name}: `{statement}` is not one of the skeleton's imports"
-                      for name in question.student_files
-                      for statement in self.import_warnings.get(name, []))
-        if notes and self.settings.enforce_imports:
+        imports = tuple(import_warning(name, statement) for name in question.student_files
+                        for statement in self.import_warnings.get(name, []))
+        notes: tuple[str, ...] = ()
+        if imports and self.settings.enforce_imports:
             checks = tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, FAILED,
                                        "not graded: this course requires the skeleton's "
                                        "imports unchanged (--enforce-imports); remove the "
-                                       "imports named above") for c in question.checks)
-            return QuestionResult(question, checks, time.monotonic() - started, notes=notes)
+                                       "imports named at the start") for c in question.checks)
+            return QuestionResult(question, checks, time.monotonic() - started,
+                                  import_warnings=imports)
 
         try:   # our own preparation: a failure here is ours, and costs only this question
             definition = load_definition(question.module)
@@ -84,7 +92,7 @@ class Grader:
         except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
             self.internal_errors += 1
             return QuestionResult(question, self._internal_error(question, traceback.format_exc()),
-                                  time.monotonic() - started, notes=notes)
+                                  time.monotonic() - started, import_warnings=imports)
 
         outcome = run_sandbox(
             self._job(question, seed), probes.public, project_root=self.settings.project_root,
@@ -106,7 +114,7 @@ class Grader:
         if restored:
             checks = tuple(_data_restored(c, restored) for c in checks)
         return QuestionResult(question, checks, time.monotonic() - started,
-                              outcome.output.kept, outcome.output.total_bytes, notes)
+                              outcome.output.kept, outcome.output.total_bytes, notes, imports)
 
     def _verdict(self, definition, question: Question, check, outcome, probes) -> CheckResult:
         verdict = definition.verdicts[check.key]
@@ -125,7 +133,7 @@ class Grader:
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
                 "plots_dir": str(settings.plots_dir) if settings.plots_dir else None,
-                "memory_mb": settings.memory_mb, "threads": settings.threads,
+                "memory_mb": settings.memory_mb, "threads": sandbox_threads(question, settings),
                 "sanity_seconds": LIMITS.sanity_step_seconds * settings.time_limit_scale}
 
     @staticmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.table import ALLOWED_IMPORTS
+from grader.table import ALLOWED_IMPORTS, NAME_VARIANTS
 
 
 def imports_of(source: str) -> set[str]:
@@ -22,10 +22,23 @@ def imports_of(source: str) -> set[str]:
     return found
 
 
+def with_variants(allowed: frozenset[str]) -> frozenset[str]:
+    """``allowed`` plus every published spelling of the names it imports: importing
+    `digitconvolution_Loss` is as legitimate as importing `digitconvolution_loss`."""
+    more = set(allowed)
+    for statement in allowed:
+        head, _, imported = statement.rpartition(" import ")
+        for variants in NAME_VARIANTS.values():
+            if head.startswith("from ") and imported in variants:
+                more.update(f"{head} import {variant}" for variant in variants)
+    return frozenset(more)
+
+
 def added_imports(student_dir: Path) -> dict[str, list[str]]:
     """For each submitted skeleton file, the imports its skeleton does not have."""
     added = {}
     for name, allowed in ALLOWED_IMPORTS.items():
+        allowed = with_variants(allowed)
         path = student_dir / name
         try:
             found = imports_of(path.read_text(encoding="utf-8", errors="replace"))

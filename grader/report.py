@@ -14,6 +14,10 @@ from grader.results import PASSED, QuestionResult, format_points
 from grader.table import Question
 
 
+def import_warning(file_name: str, statement: str) -> str:
+    return f"{file_name}: `{statement}` is not one of the skeleton's imports"
+
+
 class Reporter:
     """Prints the familiar autograder text and keeps a copy for result files."""
 
@@ -27,11 +31,18 @@ class Reporter:
         self.stream.write(text + "\n")
         self.stream.flush()
 
-    def begin(self, seed: int, student_dir: Path, notes: list[str]) -> None:
+    def begin(self, seed: int, student_dir: Path, notes: list[str],
+              import_warnings: dict[str, list[str]] | None = None) -> None:
         self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
                  f"grading the files in {student_dir})")
         for note in notes:
             self.say(f"Note: {note}")
+        if import_warnings:
+            self.say("Note: your files import what the skeletons do not (allowed; with "
+                     "--enforce-imports the questions using those files earn nothing):")
+            for name in sorted(import_warnings):
+                for statement in import_warnings[name]:
+                    self.say(f"*** Warning: {import_warning(name, statement)}")
 
     def question_started(self, question: Question) -> None:
         self.say()
@@ -105,7 +116,8 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
         "max": sum(r.max_points for r in results),
         "seconds": round(seconds, 2),
         "questions": {r.question.id: {"points": r.points, "max": r.max_points,
-                                      "seconds": round(r.seconds, 2), "warnings": r.notes,
+                                      "seconds": round(r.seconds, 2),
+                                      "warnings": list(r.warnings),
                                       "output_bytes": r.output_bytes}
                       for r in results},
         "tests": tests,
@@ -121,8 +133,8 @@ def write_gradescope(path: Path, results: list[QuestionResult], text: str,
         for index, check in enumerate(result.checks, start=1):
             number += 1
             output = check.message
-            if index == 1 and result.notes:
-                output = "\n".join(f"Warning: {note}" for note in result.notes) + "\n" + output
+            if index == 1 and result.warnings:
+                output = "\n".join(f"Warning: {note}" for note in result.warnings) + "\n" + output
             if index == 1 and result.output.strip():
                 output += f"\n\nOutput of your code (first part):\n{result.output}"
             tests.append({"name": check.name, "number": f"{result.question.id}.{index}",

@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from grader.student_code import (StepFailure, StudentModules, describe_exception,
-                                 student_frames_here)
+from grader.student_code import (StepFailure, StopStudentCode, StudentModules,
+                                 describe_exception, student_frames_here)
 
 _REAL_EXIT = os._exit  # kept before _guard_exit replaces os._exit
 
@@ -72,7 +72,7 @@ def _jsonable(value):
 
 
 class SandboxContext:
-    """What a question's steps use: probes, settings, student code, shared state."""
+    """What a question's steps use: probes, settings, student code."""
 
     def __init__(self, job: dict, channel: Channel, probes: dict, modules: StudentModules):
         self.job = job
@@ -80,7 +80,6 @@ class SandboxContext:
         self.question = job["question"]
         self.probes = probes
         self.modules = modules
-        self.state: dict = {}     # what one step leaves for the next (e.g. a built model)
         self.settings = {}        # the table's settings the running step declared
         self._channel = channel
         self._step_count = 0
@@ -101,7 +100,7 @@ class SandboxContext:
         message starts with ``label`` (e.g. 'train.train_regression')."""
         try:
             return function(*args, **kwargs)
-        except (StepFailure, StepTimeout):
+        except (StepFailure, StepTimeout, StopStudentCode):
             raise
         except BaseException as error:  # noqa: B036 - student code may raise anything
             info = describe_exception(error, self.modules.files)
@@ -122,7 +121,7 @@ class SandboxContext:
         end the step (not the question); the judge reads what happened.
         """
         self._step_count += 1
-        _seed_everything(self.seed * 1000 + self._step_count)
+        _seed_everything(step_seed(self.seed, self._step_count))
         self._channel.event(started=key)
         record = _StepRecord(self._channel, key)
         started = time.monotonic()
@@ -198,6 +197,13 @@ class _time_budget:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._previous)
         return False
+
+
+def step_seed(question_seed: int, step_number: int) -> int:
+    """The seed of a question's ``step_number``-th step (from 1): random, numpy and
+    torch are seeded with it just before the step runs, so that a student's script
+    seeded the same way trains the same (benchmarks/graded_vs_direct.py)."""
+    return question_seed * 1000 + step_number
 
 
 def _seed_everything(seed: int) -> None:

@@ -24,6 +24,13 @@ MEMORY_ERROR_HINTS = ("can't allocate memory", "not enough memory", "out of memo
                       "defaultcpuallocator")
 
 
+class StopStudentCode(BaseException):
+    """Raised by the grader inside student code to end it early on purpose (e.g. a
+    training loop that would never end on a check's tiny dataset). ``ctx.call`` lets
+    it through, and the step that raised it catches it. A BaseException, so that
+    student code catching Exception does not swallow it."""
+
+
 class StepFailure(Exception):
     """A problem found in a submission, with a ready-made message for the student."""
 

@@ -39,6 +39,9 @@ class Question:
     # Questions that must earn full marks first when all questions are graded
     # (ignored with -q).
     prerequisites: tuple[str, ...] = ()
+    # torch threads for the sandbox (at most the machine's cores); chosen from
+    # benchmarks/threads.py: these small models are no faster with more.
+    threads: int = 1
 
     @property
     def points(self) -> float:
@@ -62,7 +65,10 @@ QUESTIONS: tuple[Question, ...] = (
         checks=(Check("sanity", "RegressionModel and regression_loss: shapes and gradients", 2),
                 Check("train", "train_regression: mean squared error on sin(x)", 3)),
         student_files=("models.py", "losses.py", "train.py"), module="regression",
-        time_limit=300, thresholds=_frozen(max_mse=0.02, fresh_points=200)),
+        # max_mse: the writeup's criterion, over the dataset's points. max_fresh_mse:
+        # a guard against lookup tables on new x, far above any honest smooth fit
+        # (benchmarks/q2_guard.py: honest fits that pass reach at most 0.025 there).
+        time_limit=300, thresholds=_frozen(max_mse=0.02, fresh_points=200, max_fresh_mse=0.1)),
     Question(
         "q3", "Digit classification",
         checks=(Check("sanity", "DigitClassificationModel and loss: shapes and gradients", 2),
@@ -78,9 +84,14 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "q5", "Convolutional neural network",
         checks=(Check("convolve", "Convolve: valid 2-D convolution", 1),
-                Check("train", "train_digitconvolution: test accuracy", 2)),
+                Check("train", "train_digitconvolution: accuracy", 2)),
         student_files=("models.py", "losses.py", "train.py"), module="convolution",
-        time_limit=600, thresholds=_frozen(min_accuracy=0.80, tolerance=1e-4)),
+        # scored_on: "training" (the course: 80% on the 200 digits it trained on) or
+        # "held-out" (80% on 500 digits it never saw, after training on 1000).
+        # 600 s: typical loop-based designs train in at most 97 s on one busy core
+        # (taskset -c 0 python benchmarks/q5_designs.py).
+        time_limit=600, thresholds=_frozen(min_accuracy=0.80, tolerance=1e-4,
+                                           scored_on="training")),
     Question(
         "q6", "Attention",
         checks=(Check("attention", "AttentionBlock: causal scaled dot-product attention", 2),),

@@ -105,11 +105,21 @@ def test_validation_accuracy_uses_the_dev_split(digits):
     assert digits.get_validation_accuracy() < 0.2           # knowing test answers does not help
 
 
-def test_subset_for_convolutions_is_disjoint(digits):
+def test_subset_for_convolutions_validates_on_its_training_digits_as_the_course_does(digits):
     subset = backend.DigitClassificationDataset2(None)
+    assert subset.x.shape == (200, 784) and subset.y.shape == (200, 10)
+    assert np.array_equal(subset.dev_images, subset.x)
+    assert np.array_equal(subset.dev_labels, subset.y.argmax(axis=1))
+    assert subset.dev_labels.dtype == np.int64 and subset.test_images.shape == (500, 784)
+    assert subset.x.dtype == subset.test_images.dtype == np.float32
+    training = {Lookup.key(row) for row in subset.x}
+    assert not training & {Lookup.key(row) for row in subset.test_images}
+
+
+def test_held_out_subset_for_convolutions_is_disjoint(digits):
+    subset = backend.DigitClassificationDataset2(None, held_out=True)
     assert subset.x.shape == (1000, 784) and subset.y.shape == (1000, 10)
     assert subset.dev_images.shape == (200, 784) and subset.test_images.shape == (500, 784)
-    assert subset.x.dtype == subset.test_images.dtype == np.float32
     training = {Lookup.key(row) for row in subset.x}
     assert not training & {Lookup.key(row) for row in subset.test_images}
     assert not training & {Lookup.key(row) for row in subset.dev_images}

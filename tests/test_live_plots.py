@@ -138,7 +138,7 @@ def test_unfinished_models_do_not_stop_training(model, digits, tmp_path):
     path = tmp_path / "p.png"
     assert backend.watch(digits, save_to=path) is True
     monitor = digits.monitor
-    assert read_all(digits, batch_size=100) == 10
+    assert read_all(digits, batch_size=20) == 10     # 200 digits (q5 subset)
     assert monitor._problem.get_visible()
     assert "model output unavailable" in monitor._problem.get_text()
     backend.unwatch(digits)

@@ -40,14 +40,16 @@ def forward_method(model):
 
 def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
                 output_shape: tuple) -> dict:
-    """Run model and loss once on (x, y) with gradients on both inputs.
+    """Run model and loss once on (x, y), with gradients for x.
 
     Returns the facts the judge needs: the output and loss shapes, whether the loss is
-    finite, and whether it depends on x and on y (non-zero gradients).
+    finite, whether it depends on x (a non-zero gradient), and whether it depends on
+    y, decided by value: the same predictions with other labels give another loss
+    (so a loss written with ``y.argmax(dim=1)``, which has no gradient for y, counts).
     """
     import torch
     x = torch.tensor(np.asarray(x), dtype=torch.float32, requires_grad=True)
-    y = torch.tensor(np.asarray(y), dtype=torch.float32, requires_grad=True)
+    y = torch.tensor(np.asarray(y), dtype=torch.float32)
     output = expect_tensor(ctx.call(f"{model_label}.forward", model, x),
                            f"{model_label}.forward", forward_method(model))
     expect_shape(output, output_shape, f"{model_label}.forward")
@@ -60,34 +62,63 @@ def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
         raise StepFailure("graph", f"{loss_label} returned a loss that is not connected "
                                    "to the model (no gradient can flow back); avoid .item(), "
                                    ".detach(), numpy or creating new tensors from values")
-    grad_x, grad_y = ctx.call(f"backpropagating through {loss_label}", torch.autograd.grad,
-                              loss, [x, y], allow_unused=True)
+    (grad_x,) = ctx.call(f"backpropagating through {loss_label}", torch.autograd.grad,
+                         loss, [x], allow_unused=True)
     return {
         "output_shape": list(output.shape),
-        "loss_value": float(loss.detach().reshape(-1)[0]),
+        "loss_value": _number_of(loss),
         "depends_on_x": grad_x is not None and bool(torch.any(grad_x != 0)),
-        "depends_on_y": grad_y is not None and bool(torch.any(grad_y != 0)),
+        "depends_on_y": _depends_on_labels(ctx, loss_fn, loss_label, output.detach(), y),
     }
 
 
-def build_model_and_dataset(ctx, model_name: str, dataset_name: str):
+def _number_of(loss) -> float:
+    return float(loss.detach().reshape(-1)[0])
+
+
+def other_labels(y):
+    """Labels that differ from ``y`` in every row: one-hot rows move to the next
+    class; other targets move by 1."""
+    import torch
+    one_hot = (y.dim() == 2 and y.shape[1] > 1 and bool(((y == 0) | (y == 1)).all())
+               and bool((y.sum(dim=1) == 1).all()))
+    return torch.roll(y, 1, dims=1) if one_hot else y + 1.0
+
+
+def _depends_on_labels(ctx, loss_fn, loss_label: str, output, y) -> bool:
+    """Whether the loss changes when only the labels change, for the model's own
+    predictions or, should those give every label the same loss (e.g. equal
+    scores for every class), for random ones."""
+    import torch
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for predictions in (output, torch.randn(output.shape, generator=generator)):
+            values = []
+            for labels in (y, other_labels(y)):
+                loss = expect_tensor(ctx.call(loss_label, loss_fn, predictions, labels),
+                                     loss_label, loss_fn)
+                values.append(_number_of(loss))
+            if not math.isclose(values[0], values[1], rel_tol=1e-6, abs_tol=1e-9):
+                return True
+    return False
+
+
+def build_model_and_dataset(ctx, model_name: str, dataset_name: str,
+                            dataset_options: dict | None = None):
     """The student's ``models.<model_name>()`` (losses.py must import too) and
-    ``backend.<dataset_name>(model)``."""
+    ``backend.<dataset_name>(model, **dataset_options)``, built fresh.
+
+    Every step builds its own: the model a training step trains has seen nothing
+    before (no sanity forward that could move a BatchNorm's statistics), and the
+    step's seed is set just before, so training runs exactly as in a student's own
+    script that seeds torch, builds the model and the dataset, then trains."""
     import backend
     models = ctx.student("models")
     ctx.student("losses")
     model = ctx.call(f"models.{model_name}()", ctx.lookup(models, model_name))
-    dataset = ctx.call(f"backend.{dataset_name}", getattr(backend, dataset_name), model)
+    dataset = ctx.call(f"backend.{dataset_name}", getattr(backend, dataset_name), model,
+                       **(dataset_options or {}))
     return model, dataset
-
-
-def model_and_dataset(ctx, model_name: str, dataset_name: str):
-    """The model and dataset an earlier step of this question built (the sanity step
-    builds them, training goes on with them), else new ones."""
-    if "dataset" not in ctx.state:
-        ctx.state["model"], ctx.state["dataset"] = build_model_and_dataset(
-            ctx, model_name, dataset_name)
-    return ctx.state["model"], ctx.state["dataset"]
 
 
 def train_watched(ctx, record, model, dataset, train_name: str) -> None:
@@ -185,12 +216,12 @@ def sanity_verdict(v, expected_shapes: list[list[int]]) -> CheckResult:
     return v.passed("output shapes and loss gradients are as expected")
 
 
-def accuracy_verdict(v, labels: np.ndarray, what: str) -> CheckResult:
-    """Pass when the argmax of the logits the sandbox returned for the judge's test
-    inputs matches the judge's labels often enough (setting ``min_accuracy``)."""
-    threshold = v.settings["min_accuracy"]
+def measure_accuracy(v, labels: np.ndarray, what: str, array: str = "logits"):
+    """The fraction of the judge's ``labels`` that the argmax of the logits the
+    sandbox saved (as ``array``) gets right, or the failed CheckResult saying why
+    there is none. ``what`` names the inputs, e.g. 'test digits'."""
     result = v.step()
-    logits = v.outcome.array(v.check.key, "logits")
+    logits = v.outcome.array(v.check.key, array)
     if result is None or not result.ok or logits is None:
         return v.missing()
     if logits.shape[0] != len(labels) or logits.ndim != 2:
@@ -199,12 +230,26 @@ def accuracy_verdict(v, labels: np.ndarray, what: str) -> CheckResult:
     if not np.isfinite(logits).all():
         return v.failed("the model's scores contain NaN or infinity after training (is the "
                         "learning rate too high?)", metric=0.0)
-    accuracy = float(np.mean(logits.argmax(axis=1) == labels))
-    measured = f"test accuracy {accuracy:.2%} on {len(labels)} {what} (required: {threshold:.0%})"
-    notes = _training_notes(result.values)
+    return float(np.mean(logits.argmax(axis=1) == labels))
+
+
+def accuracy_verdict(v, accuracy: float, measured: str) -> CheckResult:
+    """Pass when ``accuracy`` reaches the table's ``min_accuracy``. ``measured`` says
+    on what, e.g. 'test accuracy 97.50% on 5000 test digits'."""
+    threshold = v.settings["min_accuracy"]
+    message = (f"{measured} (required: {threshold:.0%})"
+               + _training_notes(v.step().values))
     if accuracy >= threshold:
-        return v.passed(measured + notes, metric=accuracy)
-    return v.failed(measured + notes, metric=accuracy)
+        return v.passed(message, metric=accuracy)
+    return v.failed(message, metric=accuracy)
+
+
+def test_accuracy_verdict(v, labels: np.ndarray, what: str) -> CheckResult:
+    """``accuracy_verdict`` for the logits of the judge's test inputs."""
+    accuracy = measure_accuracy(v, labels, what)
+    if isinstance(accuracy, CheckResult):
+        return accuracy
+    return accuracy_verdict(v, accuracy, f"test accuracy {accuracy:.2%} on {len(labels)} {what}")
 
 
 def _training_notes(values: dict) -> str:

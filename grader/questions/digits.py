@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from grader import splits
-from grader.questions.common import (Withheld, accuracy_verdict, loss_sanity,
-                                     model_and_dataset, predict_in_chunks, sanity_verdict,
+from grader.questions.common import (Withheld, build_model_and_dataset, loss_sanity,
+                                     predict_in_chunks, sanity_verdict, test_accuracy_verdict,
                                      train_watched)
 from grader.wiring import Definition, Probes
 
@@ -33,6 +33,16 @@ def mnist_test_probes(rng: np.random.Generator, data, count: int | None = None) 
                   secret={"labels": labels[order].astype(np.int64)})
 
 
+def training_digit_probes(rng: np.random.Generator, data, count: int) -> Probes:
+    """The first ``count`` MNIST training digits (q5's subset), shuffled; the labels
+    stay with the judge."""
+    mnist = data.arrays("mnist.npz")
+    order = rng.permutation(count)
+    return Probes(public={"images": mnist["train_images"][:count][order].astype(np.float32)
+                          / np.float32(255)},
+                  secret={"labels": mnist["train_labels"][:count][order].astype(np.int64)})
+
+
 @QUESTION.probes()
 def make_probes(rng: np.random.Generator, data, settings) -> Probes:
     return mnist_test_probes(rng, data)
@@ -40,20 +50,23 @@ def make_probes(rng: np.random.Generator, data, settings) -> Probes:
 
 # ------------------------------------------------------------------ sandbox side
 
-def train_and_predict(ctx, record, *, model_name: str, dataset_name: str,
-                      train_name: str) -> None:
+def train_and_predict(ctx, record, *, model_name: str, dataset_name: str, train_name: str,
+                      dataset_options: dict | None = None,
+                      also_predict: tuple[str, ...] = ()) -> None:
     """Train with the student's ``train_name`` while the test labels are withheld,
-    and save scores for the judge's images."""
-    model, dataset = model_and_dataset(ctx, model_name, dataset_name)
+    and save scores for the judge's images (``images`` as ``logits``, and each probe
+    ``<name>_images`` in ``also_predict`` as ``<name>_logits``)."""
+    model, dataset = build_model_and_dataset(ctx, model_name, dataset_name, dataset_options)
     dataset.test_labels = Withheld("test_labels")
     train_watched(ctx, record, model, dataset, train_name)
-    record.save("logits", predict_in_chunks(ctx, model, f"models.{model_name}",
-                                            ctx.probes["images"], 10))
+    for probe in ("images", *also_predict):
+        record.save(probe.replace("images", "logits"),
+                    predict_in_chunks(ctx, model, f"models.{model_name}", ctx.probes[probe], 10))
 
 
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record):
-    model, dataset = model_and_dataset(ctx, MODEL, DATASET)
+    model, dataset = build_model_and_dataset(ctx, MODEL, DATASET)
     loss = ctx.lookup(ctx.student("losses"), "digitclassifier_loss")
     record["probes"] = [
         loss_sanity(ctx, model, f"models.{MODEL}", loss, "losses.digitclassifier_loss",
@@ -76,4 +89,4 @@ def judge_sanity(v):
 
 @QUESTION.verdict("train", reads=("min_accuracy",))
 def judge_accuracy(v):
-    return accuracy_verdict(v, v.secret["labels"], "test digits")
+    return test_accuracy_verdict(v, v.secret["labels"], "test digits")

@@ -2,22 +2,27 @@
 
 The judge sends the 500 test words, shuffled within groups of equal length (and
 the groups in random order), without their languages; the sandbox runs the trained
-model on each group at the words' true length, and the judge scores the answers.
+model on each group twice, at the words' true length and padded to 10 letters like
+the training items, and the judge scores both and counts the better (as
+``LanguageIDDataset.accuracy`` does for the dev words).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from grader.questions.common import (Withheld, accuracy_verdict, expect_shape, expect_tensor,
-                                     forward_method, loss_sanity, model_and_dataset,
-                                     sanity_verdict, train_watched)
+from grader.questions.common import (Withheld, accuracy_verdict, build_model_and_dataset,
+                                     expect_shape, expect_tensor, forward_method, loss_sanity,
+                                     measure_accuracy, sanity_verdict, train_watched)
+from grader.results import CheckResult
 from grader.wiring import Definition, Probes
 
 QUESTION = Definition()
 # (batch size, letters): cut from the longest dev words, as the original course did.
 SANITY_PROBES = ((1, 1), (2, 1), (2, 6), (17, 10))
 LABEL = "models.LanguageIDModel"
+# The two forms each test word is scored in: logits array name -> padded to 10?
+FORMS = {"logits": False, "logits_padded": True}
 
 
 @QUESTION.probes()
@@ -38,7 +43,7 @@ def make_probes(rng: np.random.Generator, data, settings) -> Probes:
 
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record):
-    model, dataset = model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
+    model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
     loss = ctx.lookup(ctx.student("losses"), "languageid_loss")
     start = int(dataset.dev_buckets[-1, 0])
     facts = []
@@ -53,22 +58,27 @@ def sanity(ctx, record):
 @QUESTION.step("train")
 def train(ctx, record):
     import torch
-    model, dataset = model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
+    model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
     dataset.test_y = Withheld("test_y")
     train_watched(ctx, record, model, dataset, "train_languageid")
 
     words = ctx.probes["words"]
-    logits = np.zeros((len(words), 5), dtype=np.float32)
     model.eval()
-    with torch.no_grad():
-        for start, end in ctx.probes["groups"]:
-            xs, _ = dataset._encode(words[start:end], np.zeros(end - start, dtype=np.int64))
-            output = expect_tensor(ctx.call(f"{LABEL}.forward", model, xs),
-                                   f"{LABEL}.forward", forward_method(model))
-            expect_shape(output, (end - start, 5), f"{LABEL}.forward",
-                         " (one score per language for each word)")
-            logits[start:end] = output.float().cpu().numpy()
-    record.save("logits", logits)
+    for name, padded in FORMS.items():
+        logits = np.zeros((len(words), 5), dtype=np.float32)
+        with torch.no_grad():
+            for start, end in ctx.probes["groups"]:
+                if padded:
+                    xs = dataset._one_hot_words(words[start:end]).movedim(0, 1)  # (10, B, 47)
+                else:
+                    xs, _ = dataset._encode(words[start:end],
+                                            np.zeros(end - start, dtype=np.int64))  # (L, B, 47)
+                output = expect_tensor(ctx.call(f"{LABEL}.forward", model, xs),
+                                       f"{LABEL}.forward", forward_method(model))
+                expect_shape(output, (end - start, 5), f"{LABEL}.forward",
+                             " (one score per language for each word)")
+                logits[start:end] = output.float().cpu().numpy()
+        record.save(name, logits)
 
 
 # -------------------------------------------------------------------- judge side
@@ -80,4 +90,19 @@ def judge_sanity(v):
 
 @QUESTION.verdict("train", reads=("min_accuracy",))
 def judge_accuracy(v):
-    return accuracy_verdict(v, v.secret["labels"], "test words")
+    """The better of the two forms counts: a model trained on padded items may rely
+    on the padding, one trained bucket by bucket at true lengths may not."""
+    labels = v.secret["labels"]
+    accuracies = {}
+    for name, padded in FORMS.items():
+        accuracies[padded] = measure_accuracy(v, labels, "test words", array=name)
+        if isinstance(accuracies[padded], CheckResult):
+            return accuracies[padded]
+    padded = accuracies[True] > accuracies[False]
+    form = ("with the words padded to 10 letters, as the training items are",
+            "with each word at its true length")
+    other = ("padded to 10 letters", "at their true length")
+    best, second = accuracies[padded], accuracies[not padded]
+    return accuracy_verdict(v, best, (
+        f"test accuracy {best:.2%} on {len(labels)} test words, scored {form[not padded]} "
+        f"({other[padded]}: {second:.2%})"))

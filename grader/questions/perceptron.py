@@ -11,14 +11,17 @@ import numpy as np
 
 from grader import splits
 from grader.questions.common import expect_tensor, forward_method
-from grader.student_code import StepFailure
+from grader.student_code import StepFailure, StopStudentCode
 from grader.wiring import Definition, Probes
 
 QUESTION = Definition()
 
 DIMENSIONS = range(1, 10)
-MULTIPLIERS = (-5.0, -2.0, 2.0, 5.0)   # |m| > 1: one update (or none) then converged
+# The update check trains on copies of one point m * w (labelled -1) from weights w:
+# m < 0 is a correct point (nothing may change), m > 0 a mistake.
+MULTIPLIERS = (-5.0, -2.0, 2.0, 5.0)
 UPDATE_ROWS = 500
+READ_LIMIT = 20 * UPDATE_ROWS   # reads before a loop that never converges is ended
 
 
 @QUESTION.probes()
@@ -95,20 +98,53 @@ def sanity(ctx, record) -> None:
     record.update(scores=scores, predictions=predictions, zero_predictions=zero_predictions)
 
 
+class _WeightRecorder:
+    """Watches the weights while train_perceptron reads the update check's dataset
+    (set as the dataset's monitor, which it calls after every read): notes each new
+    value, and ends a training loop that is still reading after ``read_limit`` reads
+    (one that never converges on the check's single point)."""
+
+    def __init__(self, weight, read_limit: int, kept: int = 200):
+        self.weight, self.read_limit, self.kept = weight, read_limit, kept
+        self.states = [self._now()]
+        self.reads = 0
+
+    def _now(self) -> list[float]:
+        return self.weight.detach().double().reshape(-1).tolist()
+
+    def update(self, dataset) -> None:
+        self.reads += 1
+        now = self._now()
+        if now != self.states[-1] and len(self.states) < self.kept:
+            self.states.append(now)
+        if self.reads > self.read_limit:
+            raise StopStudentCode()
+
+    def close(self) -> None:
+        pass
+
+
 @QUESTION.step("update", budgeted=True)
 def update(ctx, record) -> None:
     import backend
     train = ctx.student("train", optional=("losses",))
     train_perceptron = ctx.lookup(train, "train_perceptron")
-    trained = []
+    cases = []
     for multiplier, start in zip(MULTIPLIERS, ctx.probes["update_w"]):
         model = _build(ctx, 2, start[None, :])
         point = multiplier * start[None, :]
         dataset = backend.Custom_Dataset(np.tile(point, (UPDATE_ROWS, 1)),
                                          -np.ones((UPDATE_ROWS, 1)))
-        ctx.call("train.train_perceptron", train_perceptron, model, dataset)
-        trained.append(_weights(ctx, model).reshape(-1).tolist())
-    record["weights"] = trained
+        recorder = _WeightRecorder(model.get_weights(), READ_LIMIT)
+        dataset.monitor = recorder
+        try:
+            ctx.call("train.train_perceptron", train_perceptron, model, dataset)
+            stopped = False
+        except StopStudentCode:
+            stopped = True
+        final = _weights(ctx, model).reshape(-1).tolist()
+        cases.append({"states": recorder.states + [final], "stopped": stopped})
+    record["cases"] = cases
 
 
 def _weights(ctx, model) -> np.ndarray:
@@ -164,26 +200,67 @@ def judge_sanity(v):
 
 @QUESTION.verdict("update", reads=("weight_tolerance",))
 def judge_update(v):
+    """The writeup's rule: a mistake on (x, y) moves the weights by a positive multiple
+    of y * x (once, or several times until the point is right; any step size), and a
+    correctly classified point changes nothing."""
     result = v.step()
     if result is None or not result.ok:
         return v.missing()
-    weights = result.values.get("weights")
-    if not isinstance(weights, list) or len(weights) != len(MULTIPLIERS):
+    cases = result.values.get("cases")
+    if not isinstance(cases, list) or len(cases) != len(MULTIPLIERS) or not all(
+            isinstance(case, dict) and _is_path(case.get("states")) for case in cases):
         return v.failed("the update check did not report its results")
     tolerance = v.settings["weight_tolerance"]
-    for multiplier, start, got in zip(MULTIPLIERS, v.probes["update_w"], weights):
+    for multiplier, start, case in zip(MULTIPLIERS, v.probes["update_w"], cases):
         start = start.astype(np.float64)
         point = multiplier * start
-        # Every point is labelled -1: a point on the positive side is a mistake,
-        # corrected by w <- w + (-1) * point, after which all points are right.
-        expected = start if multiplier < 0 else start - point
-        if len(got) != 2 or not np.allclose(got, expected, rtol=tolerance, atol=tolerance):
+        states = [np.array(state) for state in case["states"]]
+        problem = _update_problem(start, point, states, tolerance)
+        if problem:
+            found, expected = problem
             return v.failed(
-                f"starting from weights {np.round(start, 4).tolist()} and training on copies "
-                f"of the point {np.round(point, 4).tolist()} labelled -1, the weights became "
-                f"{np.round(got, 4).tolist()}; expected {np.round(expected, 4).tolist()} "
-                "(a mistake on (x, y) adds y * x to the weights; a correct point changes nothing)")
-    return v.passed("weights change by y * x on mistakes only")
+                f"starting from weights {np.round(start, 4).tolist()} (the check sets them, "
+                f"whatever __init__ starts with) and training on copies of the point "
+                f"{np.round(point, 4).tolist()} labelled -1, {found}; expected {expected} "
+                "(a mistake on (x, y) adds y * x, times a positive step, to the weights; a "
+                "correct point changes nothing)")
+    return v.passed("weights move by a positive multiple of y * x on mistakes only")
+
+
+def _is_path(states) -> bool:
+    return isinstance(states, list) and len(states) >= 2 and all(
+        isinstance(state, list) and len(state) == 2
+        and all(isinstance(value, (int, float)) for value in state) for state in states)
+
+
+def _update_problem(start, point, states, tolerance) -> tuple[str, str] | None:
+    """What is wrong with the weights' path ``states`` (start first, final last) on
+    copies of ``point`` labelled -1, as (found, expected); None if nothing is."""
+    direction = -point                                      # y * x with y = -1
+    rounded = lambda w: np.round(w, 4).tolist()             # noqa: E731
+    if float(start @ point) < 0:                            # already classified -1
+        changed = next((s for s in states if not np.allclose(s, start, rtol=tolerance,
+                                                             atol=tolerance)), None)
+        if changed is not None:
+            return (f"which those weights classify correctly, the weights became "
+                    f"{rounded(changed)}", f"{rounded(start)} (no change)")
+        return None
+    if all(np.allclose(s, start, rtol=tolerance, atol=tolerance) for s in states):
+        return ("a point those weights get wrong, the weights did not change",
+                f"a change along {rounded(direction)}")
+    for before, after in zip(states, states[1:]):
+        move = after - before
+        if np.allclose(move, 0, atol=tolerance * 1e-2):
+            continue
+        if float(before @ point) < 0:
+            return (f"the weights changed from {rounded(before)} to {rounded(after)} after "
+                    "the point was already classified correctly", "no further change")
+        along = float(move @ direction) / float(direction @ direction)
+        if along <= 0 or not np.allclose(move, along * direction, rtol=1e-3,
+                                         atol=tolerance * 1e-2 + 1e-3 * np.abs(move).max()):
+            return (f"the weights moved by {rounded(move)}",
+                    f"a positive multiple of y * x = {rounded(direction)}")
+    return None
 
 
 @QUESTION.verdict("converge", reads=("training_accuracy",))

@@ -1,8 +1,9 @@
 """q2: non-linear regression of sin(x) on [-2pi, 2pi].
 
-The judge scores predictions at x values it chose: the 200 training points and as
-many new ones, so a model that memorised its training pairs (or a lookup table)
-does not pass. It computes the mean squared error itself.
+The judge scores the writeup's criterion: the mean squared error over the dataset's
+200 points. A separate guard asks for predictions at as many new x in the same
+range, with a bound no honest smooth fit comes near, so that a lookup table of the
+training pairs does not pass. The judge computes both errors itself.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from grader import splits
-from grader.questions.common import (expect_tensor, forward_method, loss_sanity,
-                                     model_and_dataset, predict_in_chunks, sanity_verdict,
+from grader.questions.common import (build_model_and_dataset, expect_tensor, forward_method,
+                                     loss_sanity, predict_in_chunks, sanity_verdict,
                                      train_watched)
 from grader.student_code import StepFailure
 from grader.wiring import Definition, Probes
@@ -32,7 +33,7 @@ def make_probes(rng: np.random.Generator, data, settings) -> Probes:
 
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record):
-    model, dataset = model_and_dataset(ctx, "RegressionModel", "RegressionDataset")
+    model, dataset = build_model_and_dataset(ctx, "RegressionModel", "RegressionDataset")
     loss = ctx.lookup(ctx.student("losses"), "regression_loss")
     record["probes"] = [
         loss_sanity(ctx, model, MODEL, loss, "losses.regression_loss", dataset.x[:n],
@@ -43,7 +44,7 @@ def sanity(ctx, record):
 @QUESTION.step("train")
 def train(ctx, record):
     import torch
-    model, dataset = model_and_dataset(ctx, "RegressionModel", "RegressionDataset")
+    model, dataset = build_model_and_dataset(ctx, "RegressionModel", "RegressionDataset")
     train_watched(ctx, record, model, dataset, "train_regression")
     x = ctx.probes["x"]
     record.save("predictions", predict_in_chunks(ctx, model, MODEL, x, 1))
@@ -68,7 +69,7 @@ def judge_sanity(v):
     return sanity_verdict(v, [[n, 1] for n in SANITY_BATCHES])
 
 
-@QUESTION.verdict("train", reads=("max_mse",))
+@QUESTION.verdict("train", reads=("max_mse", "max_fresh_mse"))
 def judge_fit(v):
     result = v.step()
     predictions = v.outcome.array("train", "predictions")
@@ -83,13 +84,19 @@ def judge_fit(v):
     if result.values.get("depends_on_parameters") is not True:
         return v.failed("the model's predictions do not depend on its parameters: the output "
                         "must come from its layers")
-    limit = v.settings["max_mse"]
-    mse = float(np.mean((predictions.astype(np.float64) - np.sin(x)) ** 2))
+    errors = (predictions.astype(np.float64) - np.sin(x)) ** 2
     grid = splits.REGRESSION_POINTS
-    message = (f"mean squared error {mse:.5f} on {len(x)} points: the {grid} training x and "
-               f"{len(x) - grid} new x in [-2pi, 2pi] (required: at most {limit:g})")
+    mse, fresh_mse = float(np.mean(errors[:grid])), float(np.mean(errors[grid:]))
+    limit, fresh_limit = v.settings["max_mse"], v.settings["max_fresh_mse"]
+    message = (f"mean squared error {mse:.5f} on the dataset's {grid} points (required: at "
+               f"most {limit:g}); {fresh_mse:.5f} on {len(x) - grid} new x in [-2pi, 2pi]")
     if result.values.get("parameters_changed") is False:
         message += "\ntraining did not change any weight: is train_regression still the skeleton?"
-    if mse <= limit:
-        return v.passed(message, metric=mse)
-    return v.failed(message, metric=mse)
+    if mse > limit:
+        return v.failed(message, metric=mse)
+    if fresh_mse > fresh_limit:
+        return v.failed(message + (
+            f"\nthe model fits the dataset's points but not new x between them: the guard "
+            f"against lookup tables and memorising requires at most {fresh_limit:g} on new x "
+            "(a smooth fit of sin(x) passes it easily)"), metric=mse)
+    return v.passed(message, metric=mse)
