@@ -17,6 +17,7 @@ from grader.judge_data import JudgeData
 from grader.report import Reporter, import_warning
 from grader.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
 from grader.runner import run_sandbox
+from grader.staff_files import StaffFiles
 from grader.table import LIMITS, Question
 from grader.wiring import SettingsView, VerdictInput, load_definition
 
@@ -55,6 +56,8 @@ class Grader:
         self.reporter = reporter
         self.import_warnings = added_imports(settings.student_dir)
         self.internal_errors = 0
+        # Before any student code runs: the staff files as they must stay.
+        self.staff = StaffFiles(settings.project_root)
 
     def grade(self, questions: list[Question], honour_prerequisites: bool) -> list[QuestionResult]:
         results: dict[str, QuestionResult] = {}
@@ -103,7 +106,7 @@ class Grader:
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
                       "beginning was shown",)
-        restored = self.data.restore_changed_files()
+        restored = self.staff.restore()
 
         checks = tuple(self._verdict(definition, question, check, outcome, probes)
                        for check in question.checks)
@@ -112,7 +115,7 @@ class Grader:
             self.internal_errors += 1
             checks = tuple(_as_error(c, fault) if c.status == FAILED else c for c in checks)
         if restored:
-            checks = tuple(_data_restored(c, restored) for c in checks)
+            checks = tuple(_staff_files_restored(c, restored) for c in checks)
         return QuestionResult(question, checks, time.monotonic() - started,
                               outcome.output.kept, outcome.output.total_bytes, notes, imports)
 
@@ -159,11 +162,12 @@ def _as_error(check: CheckResult, detail: dict) -> CheckResult:
         f"report it): {detail.get('message', '')}\n{detail.get('traceback', '')}").strip())
 
 
-def _data_restored(check: CheckResult, restored: list[str]) -> CheckResult:
-    names = ", ".join(f"data/{name}" for name in restored)
+def _staff_files_restored(check: CheckResult, restored: list[str]) -> CheckResult:
+    names = ", ".join(restored)
     return dataclasses.replace(check, points=0.0, status=FAILED, message=(
         f"your code modified {names}, which the project ships; the file was restored and this "
-        "question earns no points. Do not write into data/.\n" + check.message))
+        "question earns no points. Do not write into the project's own files (data/, "
+        "grader/, backend.py).\n" + check.message))
 
 
 def _grader_fault(outcome) -> dict | None:

@@ -1,17 +1,16 @@
-"""The judge's own copy of the graded data: verified, kept in memory, restored.
+"""The judge's own copy of the graded data: verified and kept in memory.
 
 The judge reads ``data/mnist.npz`` and ``data/lang_id.npz`` once, before any student
 code runs, and checks them against the digests published in data/README.md. It
 scores predictions against these in-memory labels, so nothing a sandbox does to the
-files (or to numpy, or to backend) changes a score. After every question it checks
-the files again and puts back any that student code changed.
+files (or to numpy, or to backend) changes a score. (grader/staff_files.py puts back
+any project file, these included, that student code changed.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -52,19 +51,3 @@ class JudgeData:
             with np.load(io.BytesIO(self._original[name]), allow_pickle=False) as archive:
                 self._arrays[name] = {key: archive[key] for key in archive.files}
         return self._arrays[name]
-
-    def restore_changed_files(self) -> list[str]:
-        """Put back graded files that are missing or were modified; return their names."""
-        restored = []
-        for name, raw in self._original.items():
-            path = self.data_dir / name
-            try:
-                intact = hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(raw).digest()
-            except OSError:
-                intact = False
-            if not intact:
-                partial = path.with_name(path.name + ".restoring")
-                partial.write_bytes(raw)
-                os.replace(partial, path)
-                restored.append(name)
-        return restored

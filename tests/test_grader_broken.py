@@ -180,6 +180,33 @@ def test_writing_into_data_costs_the_question_and_is_undone(tmp_path):
     assert hashlib.sha256((project / "data" / "mnist.npz").read_bytes()).hexdigest() == digest
 
 
+def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_path):
+    project = copy_project(tmp_path / "project")
+    targets = ["data/README.md", "data/build.py", "backend.py", "grader/table.py",
+               "grader/questions/perceptron.py"]
+    before = {name: (project / name).read_bytes() for name in targets}
+    student = make_submission(tmp_path / "student", {"train.py": (
+        "_train_perceptron = train_perceptron\n"
+        "def train_perceptron(model, dataset):\n"
+        "    import backend, pathlib\n"
+        "    root = pathlib.Path(backend.__file__).parent\n"
+        f"    for name in {targets!r}:\n"
+        "        (root / name).write_text('')\n"
+        "    (root / 'grader' / 'questions' / 'sneaky.py').write_text('x = 1')\n"
+        "    _train_perceptron(model, dataset)")})
+    process, results = run_autograder("-q", "q1,q6", "--student-dir", str(student),
+                                      "--no-graphics", "--json", str(tmp_path / "r.json"),
+                                      project=project)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert results["questions"]["q1"]["points"] == 0
+    assert results["questions"]["q6"]["points"] == 2     # graded with the restored files
+    text = messages(results, "q1")
+    for name in targets + ["grader/questions/sneaky.py"]:
+        assert name in text, (name, text)
+    assert {name: (project / name).read_bytes() for name in targets} == before
+    assert not (project / "grader" / "questions" / "sneaky.py").exists()
+
+
 def _processes_in(folder):
     """PIDs of live processes whose working directory is ``folder`` (Linux)."""
     found = []

@@ -1,0 +1,84 @@
+"""The project's own files, kept as they were when grading started.
+
+Student code runs with the same file permissions as the grader (unless a sandbox
+user is configured), so it could rewrite ``backend.py``, ``grader/*.py`` or the data
+and change how every later question or submission is graded. The judge reads every
+staff file into memory before any student code runs and, after each question, puts
+back any file that changed or vanished and removes compiled files (``__pycache__``)
+that appeared beside the staff modules, which Python would otherwise load instead
+of the restored source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+# Staff files: these at the project root, and everything under these folders.
+ROOT_FILES = ("autograder.py", "backend.py", "chargpt.py")
+FOLDERS = ("grader", "data")
+COMPILED = "__pycache__"
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+class StaffFiles:
+    """A snapshot of the staff files of ``project_root``, and their restoration."""
+
+    def __init__(self, project_root: Path):
+        self.root = project_root.resolve()
+        self._saved: dict[str, bytes] = {}
+        for path in self._current():
+            relative = path.relative_to(self.root).as_posix()
+            try:
+                self._saved[relative] = path.read_bytes()
+            except OSError:
+                continue   # unreadable now: nothing to compare it with later
+        self._digests = {name: _digest(data) for name, data in self._saved.items()}
+
+    def _current(self) -> list[Path]:
+        paths = [self.root / name for name in ROOT_FILES if (self.root / name).is_file()]
+        paths += [path for path in (self.root / COMPILED).glob("*.pyc")
+                  if path.name.split(".")[0] in {Path(n).stem for n in ROOT_FILES}]
+        for folder in FOLDERS:
+            paths += [path for path in (self.root / folder).rglob("*") if path.is_file()]
+        return sorted(paths)
+
+    def restore(self) -> list[str]:
+        """Put back every changed or missing staff file and remove compiled files
+        that appeared since the snapshot. Returns the names of restored source and
+        data files (compiled files are put right silently: the judge itself may
+        have written them)."""
+        restored = []
+        for name, data in self._saved.items():
+            path = self.root / name
+            try:
+                intact = _digest(path.read_bytes()) == self._digests[name]
+            except OSError:
+                intact = False
+            if not intact:
+                _write(path, data)
+                if COMPILED not in Path(name).parts:
+                    restored.append(name)
+        for path in self._current():
+            name = path.relative_to(self.root).as_posix()
+            if name in self._saved:
+                continue
+            if COMPILED in path.parts:
+                path.unlink(missing_ok=True)
+            elif Path(name).parts[0] == "grader":
+                # A new module in the grader package could be imported by a later
+                # question; nothing of the user's belongs there.
+                path.unlink(missing_ok=True)
+                restored.append(name)
+        return restored
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".restoring")
+    partial.write_bytes(data)
+    os.replace(partial, path)
