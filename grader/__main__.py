@@ -13,6 +13,9 @@ import sys
 import traceback
 from pathlib import Path
 
+from grader import bulk
+from grader.gradescope import add_gradescope_bundle
+
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 
 
@@ -44,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader", description="Instructor tools for the course project.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    bulk.add_bulk(commands)
+    bulk.add_merge(commands)
+    add_gradescope_bundle(commands)
     add_release(commands)
     return parser
 

@@ -92,7 +92,7 @@ class Reporter:
         return "\n".join(self.lines) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
@@ -122,7 +122,7 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
                       for r in results},
         "tests": tests,
     }
-    _atomic_write(path, json.dumps(document, indent=2) + "\n")
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 
 def write_gradescope(path: Path, results: list[QuestionResult], text: str,
@@ -143,7 +143,7 @@ def write_gradescope(path: Path, results: list[QuestionResult], text: str,
                           "output": output})
     document = {"score": sum(r.points for r in results), "execution_time": round(seconds),
                 "output": text, "tests": tests}
-    _atomic_write(path, json.dumps(document, indent=2) + "\n")
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 
 def write_edx(path: Path, results: list[QuestionResult]) -> None:
@@ -153,5 +153,5 @@ def write_edx(path: Path, results: list[QuestionResult]) -> None:
     rows = "".join(
         f"<tr><td>{html.escape(r.question.id)}</td><td>{format_points(r.points)}/"
         f"{format_points(r.max_points)}</td></tr>" for r in results)
-    _atomic_write(path, f"<div><p>Total: {format_points(total)}/{format_points(possible)}</p>"
+    atomic_write(path, f"<div><p>Total: {format_points(total)}/{format_points(possible)}</p>"
                         f"<table>{rows}</table></div>\n")

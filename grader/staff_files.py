@@ -6,19 +6,24 @@ and change how every later question or submission is graded. The judge reads eve
 staff file into memory before any student code runs and, after each question, puts
 back any file that changed or vanished and removes compiled files (``__pycache__``)
 that appeared beside the staff modules, which Python would otherwise load instead
-of the restored source.
+of the restored source. Nothing is thrown away: a changed file's content, or a file
+that appeared in ``grader/``, is moved to ``.restored/<time>/`` in the project
+folder (someone editing the grader while it runs gets their edit back from there).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 # Staff files: these at the project root, and everything under these folders.
 ROOT_FILES = ("autograder.py", "backend.py", "chargpt.py")
 FOLDERS = ("grader", "data")
 COMPILED = "__pycache__"
+KEPT_ASIDE = ".restored"   # where changed versions go, under the project folder
 
 
 def _digest(data: bytes) -> bytes:
@@ -38,6 +43,7 @@ class StaffFiles:
             except OSError:
                 continue   # unreadable now: nothing to compare it with later
         self._digests = {name: _digest(data) for name, data in self._saved.items()}
+        self._aside = self.root / KEPT_ASIDE / time.strftime("%Y%m%d-%H%M%S")
 
     def _current(self) -> list[Path]:
         paths = [self.root / name for name in ROOT_FILES if (self.root / name).is_file()]
@@ -60,9 +66,10 @@ class StaffFiles:
             except OSError:
                 intact = False
             if not intact:
-                _write(path, data)
                 if COMPILED not in Path(name).parts:
+                    self._keep_aside(path, name)
                     restored.append(name)
+                _write(path, data)
         for path in self._current():
             name = path.relative_to(self.root).as_posix()
             if name in self._saved:
@@ -71,10 +78,20 @@ class StaffFiles:
                 path.unlink(missing_ok=True)
             elif Path(name).parts[0] == "grader":
                 # A new module in the grader package could be imported by a later
-                # question; nothing of the user's belongs there.
+                # question: it goes aside.
+                self._keep_aside(path, name)
                 path.unlink(missing_ok=True)
                 restored.append(name)
         return restored
+
+    def _keep_aside(self, path: Path, name: str) -> None:
+        """Move the current version of a staff file (if any) under .restored/."""
+        try:
+            target = self._aside / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        except OSError:
+            pass   # nothing there (deleted), or nowhere to write: restoring matters more
 
 
 def _write(path: Path, data: bytes) -> None:

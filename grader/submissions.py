@@ -214,6 +214,30 @@ def _from_zip(sub_id: str, archive: Path, workdir: Path) -> Submission:
     return _from_folder(sub_id, archive, destination)
 
 
+def find_student_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Search one submission's ``folder`` (nested folders too) as ``discover`` does:
+    return the student files found (the shallowest copy of each) and one sentence per
+    problem. Unlike ``discover``, two copies of a file at the same depth drop only that
+    file (grade neither copy, say so) and the other files are still returned."""
+    folder = Path(folder)
+    copies, near_misses, walk_errors = _scan(folder)
+    problems = [f"cannot read {error}: fix its permissions and submit again"
+                for error in walk_errors]
+    files = {}
+    for name in STUDENT_FILES:
+        shallowest = _shallowest(copies.get(name, []))
+        if len(shallowest) > 1:
+            first, second = (path.relative_to(folder) for path in shallowest[:2])
+            problems.append(f"two copies of {name} at the same depth ('{first}' and "
+                            f"'{second}'): neither was graded; keep one and submit again")
+        elif shallowest:
+            files[name] = shallowest[0]
+    problems += [f"found '{path.relative_to(folder)}' but no {name}: rename it to {name}"
+                 for name, paths in sorted(near_misses.items()) if name not in files
+                 for path in sorted(paths)]
+    return files, problems
+
+
 def _from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
     """Search ``folder`` (nested) for the student files and judge what was found."""
     copies, near_misses, walk_errors = _scan(folder)

@@ -205,6 +205,10 @@ def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_pa
         assert name in text, (name, text)
     assert {name: (project / name).read_bytes() for name in targets} == before
     assert not (project / "grader" / "questions" / "sneaky.py").exists()
+    # Nothing is thrown away: what was written is kept aside for a person to look at.
+    [aside] = (project / ".restored").iterdir()
+    assert (aside / "grader" / "questions" / "sneaky.py").read_text() == "x = 1"
+    assert (aside / "backend.py").read_text() == ""
 
 
 def _processes_in(folder):
