@@ -1,0 +1,98 @@
+"""Bulk grading throughput, and the single run's footprint on a Gradescope-sized
+machine.
+
+1. ``python -m grader bulk`` over N copies of the staff reference, with --jobs 1 and
+   with --jobs 2, side by side: submissions per minute.
+2. One full ``autograder.py`` run of the reference pinned to one core
+   (``taskset -c 0``), as Gradescope's half-CPU container runs it: wall time, and the
+   peak of the judge's and its sandboxes' resident memory added together (sampled
+   from /proc every 0.1 s), against Gradescope's 768 MB.
+
+    python benchmarks/bulk_throughput.py                 # 4 copies, all questions
+    python benchmarks/bulk_throughput.py --copies 2 --questions q1,q6
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "tests" / "reference"
+
+
+def bulk_rate(folder: Path, out: Path, jobs: int, questions: str | None) -> float:
+    command = [sys.executable, "-m", "grader", "bulk", str(folder), "--out", str(out),
+               "--jobs", str(jobs), "--force"]
+    if questions:
+        command += ["-q", questions]
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    minutes = (time.monotonic() - started) / 60
+    return len(list(folder.iterdir())) / minutes
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB (Linux)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack += children.get(current, [])
+    return total / 2**20
+
+
+def one_core_run(questions: str | None) -> tuple[float, float]:
+    command = ["taskset", "-c", "0", sys.executable, str(ROOT / "autograder.py"),
+               "--student-dir", str(REFERENCE), "--no-graphics", "--mute"]
+    if questions:
+        command += ["-q", questions]
+    started, peak = time.monotonic(), 0.0
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.1)
+    return time.monotonic() - started, peak
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=4,
+                        help="copies of the reference to bulk-grade (default: 4)")
+    parser.add_argument("--questions", default=None,
+                        help="grade only these questions, e.g. q1,q6 (default: all)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as folder:
+        submissions = Path(folder) / "submissions"
+        for index in range(args.copies):
+            shutil.copytree(REFERENCE, submissions / f"student{index:03d}")
+        for jobs in (1, 2):
+            rate = bulk_rate(submissions, Path(folder) / f"out{jobs}", jobs, args.questions)
+            print(f"bulk --jobs {jobs}: {rate:.2f} submissions per minute "
+                  f"({args.copies} copies of the reference)", flush=True)
+    seconds, peak = one_core_run(args.questions)
+    print(f"one full run on one core: {seconds:.0f} s, peak memory (judge + sandbox) "
+          f"{peak:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
