@@ -32,12 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
-from grader.release import FIXED_DATE
 from grader.submissions import find_student_files
 from grader.table import QUESTIONS
+from grader.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -51,7 +50,6 @@ MATPLOTLIB_REQUIREMENT = "matplotlib>=3.5"
 STAFF_FILES = ("autograder.py", "backend.py", "chargpt.py", "pyproject.toml")
 STAFF_FOLDERS = ("grader", "data")
 SKIPPED_NAMES = ("__pycache__",)
-FILE_MODE, SCRIPT_MODE = 0o644, 0o755
 
 MAX_SCORE = sum(question.points for question in QUESTIONS)
 # The whole run may take every question's time limit, plus start-up and slack.
@@ -126,41 +124,15 @@ def bundle_files(root: Path = PROJECT_ROOT) -> dict[str, Path]:
     return {path.relative_to(root).as_posix(): path for path in wanted}
 
 
-def _zip_entry(name: str, mode: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-    info.create_system = 3  # Unix, so that the mode below is honoured everywhere
-    info.external_attr = (0o100000 | mode) << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
-
-
 def build_bundle(output: Path, force: bool = False, root: Path = PROJECT_ROOT) -> Path:
     """Write the Gradescope zip to ``output`` (atomically, sorted entries, fixed dates)
     and return its path. Raises BundleError when ``output`` exists and ``force`` is
     false, when its folder is missing, or when a staff file is missing."""
-    output = Path(output)
-    if output.exists() and not force:
-        raise BundleError(f"{output} already exists; pass --force to overwrite it")
-    if not output.parent.is_dir():
-        raise BundleError(f"folder {output.parent} does not exist; create it or choose "
-                          "another output path")
+    output = check_output(output, force, BundleError)
     contents = {name: (path.read_bytes(), FILE_MODE) for name, path in bundle_files(root).items()}
     contents["setup.sh"] = (SETUP_SH.encode("utf-8"), SCRIPT_MODE)
     contents["run_autograder"] = (RUN_AUTOGRADER.encode("utf-8"), SCRIPT_MODE)
-    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                         dir=output.parent)
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
-        with zipfile.ZipFile(temporary, "w") as archive:
-            for name in sorted(contents):
-                data, mode = contents[name]
-                archive.writestr(_zip_entry(name, mode), data)
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return output
+    return write_zip(output, contents)
 
 
 def run_gradescope_bundle(args: argparse.Namespace) -> int:

@@ -14,19 +14,15 @@ the build and the partial zip is deleted.
 from __future__ import annotations
 
 import ast
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 from grader.table import QUESTIONS, STUDENT_FILES
+from grader.zips import FILE_MODE, check_output, write_zip
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = PROJECT_ROOT / "tests" / "reference"
 TOP_FOLDER = "ml-project"
-# Zip's earliest date: fixed so that two builds are byte-identical.
-FIXED_DATE = (1980, 1, 1, 0, 0, 0)
-FILE_MODE = 0o644
 TOP_LEVEL_FILES = (*STUDENT_FILES, "autograder.py", "backend.py", "chargpt.py", "pyproject.toml")
 DATA_FILES = ("mnist.npz", "lang_id.npz", "shakespeare.txt", "README.md", "build.py")
 # A reference def/class with more statements than this must not appear in the release.
@@ -136,23 +132,6 @@ def release_files(root: Path = PROJECT_ROOT) -> dict[str, Path]:
     return {path.relative_to(root).as_posix(): path for path in wanted}
 
 
-def _zip_entry(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(f"{TOP_FOLDER}/{name}", date_time=FIXED_DATE)
-    info.create_system = 3  # Unix, so that the mode below is honoured everywhere
-    info.external_attr = (0o100000 | FILE_MODE) << 16  # regular file, rw-r--r--
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
-
-
-def write_zip(destination: Path, files: dict[str, Path], readme: str) -> None:
-    """Write ``files`` and the student README to ``destination``, sorted, with fixed metadata."""
-    contents = {name: path.read_bytes() for name, path in files.items()}
-    contents["README.md"] = readme.encode("utf-8")
-    with zipfile.ZipFile(destination, "w") as archive:
-        for name in sorted(contents):
-            archive.writestr(_zip_entry(name), contents[name])
-
-
 def _definitions(source: str, filename: str) -> list[tuple[str, ast.AST]]:
     """Every def/class in ``source``, nested ones included, as (qualified name, node)."""
     found = []
@@ -203,26 +182,16 @@ def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT) 
 
     Raises ReleaseError when ``output`` exists and ``force`` is false, when its folder
     is missing, or when the release would contain staff-solution code."""
-    output = Path(output)
-    if output.exists() and not force:
-        raise ReleaseError(f"{output} already exists; pass --force to overwrite it")
-    if not output.parent.is_dir():
-        raise ReleaseError(f"folder {output.parent} does not exist; create it or choose "
-                           f"another output path")
-    files = release_files(root)
-    handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                         dir=output.parent)
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
-        write_zip(temporary, files, student_readme())
-        leaks = find_leaks(temporary, reference_definitions(root / "tests" / "reference"))
+    output = check_output(output, force, ReleaseError)
+    contents = {f"{TOP_FOLDER}/{name}": (path.read_bytes(), FILE_MODE)
+                for name, path in release_files(root).items()}
+    contents[f"{TOP_FOLDER}/README.md"] = (student_readme().encode("utf-8"), FILE_MODE)
+    forbidden = reference_definitions(root / "tests" / "reference")
+
+    def no_leaks(archive: Path) -> None:
+        leaks = find_leaks(archive, forbidden)
         if leaks:
             raise ReleaseError("the release contains staff reference solutions; nothing was "
                                "written. Replace these with the skeleton's stubs:\n  "
                                + "\n  ".join(leaks))
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return output
+    return write_zip(output, contents, check=no_leaks)
