@@ -34,6 +34,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from grader import isolation
+from grader.judge_data import DataProblem, JudgeData
 from grader.report import atomic_write
 from grader.submissions import NO_FILES, OK, Submission, SubmissionsError, discover
 from grader.table import LIMITS, QUESTIONS, QUESTIONS_BY_ID
@@ -344,6 +346,9 @@ def add_bulk(commands) -> None:
     parser.add_argument("--enforce-imports", action="store_true")
     parser.add_argument("--save-plots", action="store_true",
                         help="save each submission's plots under OUTDIR/plots/<id>/")
+    parser.add_argument("--sandbox-user", metavar="NAME",
+                        help="run student code as the unprivileged user NAME (when run as "
+                             "root): it cannot read the test labels or change the grader")
     parser.set_defaults(run=run_bulk, command="bulk")
 
 
@@ -378,8 +383,15 @@ def run_bulk(args) -> int:
           file=sys.stderr)
     options = {"seed": args.seed, "grader_version": grader_version(),
                "questions": questions, "time_limit_scale": args.time_limit_scale,
-               "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports}
+               "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
+               "sandbox_user": args.sandbox_user}
     staff = read_only_staff_copy(work / "staff")
+    if args.sandbox_user:
+        problem = _check_sandbox_user(args.sandbox_user, staff)
+        if problem:
+            remove_tree(work)
+            print(f"grader bulk: {problem}", file=sys.stderr)
+            return 2
     autograder_args = ["--no-graphics", "--mute", "--seed", str(args.seed),
                        "--time-limit-scale", str(args.time_limit_scale),
                        "--memory-limit", str(args.memory_limit)]
@@ -387,6 +399,8 @@ def run_bulk(args) -> int:
         autograder_args += ["-q", ",".join(questions)]
     if args.enforce_imports:
         autograder_args.append("--enforce-imports")
+    if args.sandbox_user:
+        autograder_args += ["--sandbox-user", args.sandbox_user]
     timeout = 600 + sum(q.time_limit for q in QUESTIONS) * args.time_limit_scale
     jobs = []
     for submission in submissions:
@@ -409,6 +423,21 @@ def run_bulk(args) -> int:
     print(rebuild_reports(out))
     print(f"wrote {out / 'grades.csv'} and {out / 'summary.png'}")
     return 0
+
+
+def _check_sandbox_user(name: str, staff: Path) -> str:
+    """Make the staff copy private to root and check, once, that student code can run
+    as ``name``; '' when it can (or when not root: then a note, and code runs as us)."""
+    if not isolation.effective():
+        print(f"grader bulk: --sandbox-user {name} takes effect only when run as root; "
+              "student code runs as you", file=sys.stderr)
+        return ""
+    staff.chmod(0o500)   # the labels in the staff copy: root's alone
+    try:
+        isolation.Isolation(isolation.account(name), staff, JudgeData(staff / "data")).close()
+    except (isolation.IsolationError, DataProblem) as error:
+        return str(error)
+    return ""
 
 
 def _run_jobs(jobs: list[Job], workers: int) -> None:

@@ -51,6 +51,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--save-plots", type=Path, metavar="DIR",
                         help="save a picture of each trained model to DIR/qN.png (works "
                              "without a display)")
+    parser.add_argument("--sandbox-user", metavar="NAME",
+                        help="run student code as the unprivileged user NAME, which cannot read "
+                             "the test labels or change the grader (takes effect only when the "
+                             "autograder runs as root, e.g. on Gradescope)")
     args = parser.parse_args(argv)
 
     if args.question is not None:
@@ -79,9 +83,10 @@ def main(argv=None) -> int:
         from grader.dependencies import check_dependencies
         return check_dependencies(graphics=not args.no_graphics)
 
-    from grader.grading import Grader, Settings
+    from grader.grading import Settings
+    from grader.isolation import IsolationError
     from grader.judge_data import DataProblem, JudgeData
-    from grader.report import Reporter, write_edx, write_gradescope, write_json
+    from grader.report import Reporter
     from grader.wiring import table_mismatches
 
     problems = table_mismatches(QUESTIONS)
@@ -107,12 +112,42 @@ def main(argv=None) -> int:
         settings.plots_dir.mkdir(parents=True, exist_ok=True)
 
     notes = [f"on this system {text}" for text in platform_support.limitations()]
+    isolation = None
+    if args.sandbox_user:
+        try:
+            isolation = _isolation(args.sandbox_user, data)
+        except IsolationError as problem:
+            print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
+            return 2
+        if isolation is None:
+            notes.append(f"--sandbox-user {args.sandbox_user} takes effect only when the "
+                         "autograder runs as root; your code runs as you")
+    try:
+        return _grade(args, settings, data, reporter, notes, isolation)
+    finally:
+        if isolation is not None:
+            isolation.close()
+
+
+def _isolation(name: str, data):
+    """The Isolation for ``--sandbox-user NAME``, or None where it cannot take effect."""
+    from grader import isolation
+    if not isolation.effective():
+        return None
+    return isolation.Isolation(isolation.account(name), PROJECT_ROOT, data)
+
+
+def _grade(args, settings, data, reporter, notes, isolation) -> int:
+    from grader.grading import Grader
+    from grader.report import write_edx, write_gradescope, write_json
+
+    student_dir = settings.student_dir
     if not any((student_dir / name).is_file() for name in STUDENT_FILES):
         notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
     questions = [QUESTIONS_BY_ID[q] for q in args.question] if args.question else list(QUESTIONS)
 
     started = time.monotonic()
-    grader = Grader(settings, data, reporter)
+    grader = Grader(settings, data, reporter, isolation)
     reporter.begin(args.seed, student_dir, notes, grader.import_warnings)
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None)

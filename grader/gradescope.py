@@ -18,7 +18,9 @@ autograder itself fails, a score of 0 that says it was our failure.
 Environment variables, for tests and for instructors who grade a subset:
 ``AUTOGRADER_ROOT`` (default ``/autograder``), ``AUTOGRADER_PYTHON`` (the Python
 ``run_autograder`` uses; default the venv's) and ``GRADER_QUESTIONS`` (e.g.
-``q1,q6``: grade only these, passed to autograder.py as ``-q``).
+``q1,q6``: grade only these, passed to autograder.py as ``-q``) and
+``GRADER_SANDBOX_USER`` (the user student code runs as; default ``student`` when run
+as root, empty for none).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader import isolation
 from grader.submissions import find_student_files
 from grader.table import QUESTIONS
 from grader.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
@@ -56,6 +59,8 @@ MAX_SCORE = sum(question.points for question in QUESTIONS)
 RUN_TIMEOUT = sum(question.time_limit for question in QUESTIONS) + 600
 OUTPUT_TAIL = 3000  # characters of the autograder's output kept in a failure report
 QUESTIONS_VARIABLE = "GRADER_QUESTIONS"
+SANDBOX_USER_VARIABLE = "GRADER_SANDBOX_USER"
+DEFAULT_SANDBOX_USER = "student"   # created by setup.sh
 
 SETUP_SH = f"""\
 #!/usr/bin/env bash
@@ -73,6 +78,8 @@ python3 -m venv "$ROOT/venv"
 if ! id -u student >/dev/null 2>&1; then
     useradd --no-create-home --shell /usr/sbin/nologin student
 fi
+# Student code runs as "student": the labels in source/data must be root's alone.
+chmod -R go-rwx "$ROOT/source"
 """
 
 # If Python itself cannot start, write a failure report here so that Gradescope
@@ -88,6 +95,7 @@ elif [ -x "$ROOT/venv/bin/python" ]; then
 else
     PYTHON=python3
 fi
+chmod -R go-rwx "$ROOT/source" 2>/dev/null  # in case the image was built without setup.sh's
 cd "$ROOT/source" && "$PYTHON" -m grader.gradescope run --root "$ROOT"
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
@@ -213,6 +221,22 @@ def _run_autograder(command: list[str], cwd: Path, timeout: float) -> tuple[int 
     return status, output.decode("utf-8", errors="replace")
 
 
+def sandbox_user() -> str:
+    """The user student code runs as: $GRADER_SANDBOX_USER if set ('' for none), else
+    "student" when the judge runs as root and that user exists."""
+    if SANDBOX_USER_VARIABLE in os.environ:
+        return os.environ[SANDBOX_USER_VARIABLE].strip()
+    if not isolation.effective():
+        return ""
+    try:
+        isolation.account(DEFAULT_SANDBOX_USER)
+    except isolation.IsolationError:
+        print(f"warning: there is no user {DEFAULT_SANDBOX_USER!r} (setup.sh creates it), so "
+              "student code runs as root and could read the test labels", file=sys.stderr)
+        return ""
+    return DEFAULT_SANDBOX_USER
+
+
 def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "") -> dict:
     """Grade the submission in ``root/submission`` with ``source/autograder.py``; return
     the results to write (the autograder's own, or a failure report)."""
@@ -240,6 +264,9 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "") -> dict:
                    str(results_file), "--no-graphics"]
         if questions:
             command += ["-q", questions]
+        user = sandbox_user()
+        if user:
+            command += ["--sandbox-user", user]
         status, output = _run_autograder(command, source, RUN_TIMEOUT)
         print(output, end="")  # Gradescope shows this to staff only
         results, problem = _valid_results(results_file)

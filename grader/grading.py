@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.imports_check import added_imports
+from grader.isolation import Isolation
 from grader.judge_data import JudgeData
 from grader.report import Reporter, import_warning
 from grader.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
@@ -50,8 +51,10 @@ def question_seed(seed: int, question_id: str) -> int:
 
 
 class Grader:
-    def __init__(self, settings: Settings, data: JudgeData, reporter: Reporter):
+    def __init__(self, settings: Settings, data: JudgeData, reporter: Reporter,
+                 isolation: Isolation | None = None):
         self.settings = settings
+        self.isolation = isolation
         self.data = data
         self.reporter = reporter
         self.import_warnings = added_imports(settings.student_dir)
@@ -102,7 +105,8 @@ class Grader:
             student_dir=self.settings.student_dir,
             time_limit=question.time_limit * self.settings.time_limit_scale,
             memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
-            shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes)
+            shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
+            isolation=self.isolation)
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
                       "beginning was shown",)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -22,10 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from grader import platform_support
+from grader.isolation import Isolation
 from grader.sandbox import BOOTSTRAP
 from grader.student_code import StudentFiles
 
 POLL_SECONDS = 0.05
+EVENTS_LIMIT = 64 * 2**20      # bytes of events.jsonl (or fault.txt) the judge reads at most
+ARRAY_LIMIT = 512 * 2**20      # bytes of one returned array
 MEMORY_POLL_SECONDS = 0.25
 
 
@@ -139,17 +143,30 @@ class _OutputPump(threading.Thread):
 
 def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 student_dir: Path, time_limit: float, memory_mb: int, echo: bool,
-                shown_cap: int, kept_cap: int) -> SandboxOutcome:
-    """Run one question's student-side steps; never raises for student behaviour."""
-    with tempfile.TemporaryDirectory(prefix="grader-job-") as tmp:
+                shown_cap: int, kept_cap: int, isolation: Isolation | None = None) -> SandboxOutcome:
+    """Run one question's student-side steps; never raises for student behaviour.
+
+    With ``isolation`` (``--sandbox-user``), the sandbox runs as that user, from the
+    public code tree, on a copy of the student's files (grader/isolation.py)."""
+    folder = isolation.job_folder() if isolation else tempfile.TemporaryDirectory(
+        prefix="grader-job-")
+    with folder as tmp:
         job_dir = Path(tmp)
+        prepared, popen_options, env_options = None, {}, {}
+        plots_target = Path(job["plots_dir"]) if job["plots_dir"] else None
+        if isolation is not None:
+            prepared = isolation.prepare(job_dir, student_dir, want_plots=bool(job["plots_dir"]))
+            project_root, student_dir = prepared.project_root, prepared.student_dir
+            job = dict(job, project_root=str(project_root), student_dir=str(student_dir),
+                       plots_dir=str(prepared.plots_dir) if prepared.plots_dir else None)
+            popen_options, env_options = prepared.popen, prepared.env
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
         # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
         np.savez(job_dir / "probes.npz", **{k: v for k, v in probes.items() if not k.startswith("_")})
         command = [sys.executable, "-c", BOOTSTRAP.format(root=str(project_root)), str(job_dir)]
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
                    PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),
-                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2")
+                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2", **env_options)
         env.pop("PYTHONPATH", None)
         if not job["graphics"]:
             env["MPLBACKEND"] = "Agg"   # student plt.show() calls must not block
@@ -158,7 +175,7 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=student_dir, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   **platform_support.new_process_group())
+                                   **platform_support.new_process_group(), **popen_options)
         pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap)
         pump.start()
         try:
@@ -167,12 +184,16 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 platform_support.ask_for_traceback(process)
         finally:
             platform_support.kill_group(process)   # workers or leftovers, even on Ctrl-C
+            if isolation is not None:
+                isolation.end_strays()
         process.wait()
         pump.join(timeout=5)
         outcome.seconds = time.monotonic() - started
         outcome.returncode = process.returncode
         outcome.output = pump.captured()
         _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
+        if prepared is not None:
+            Isolation.keep_plots(prepared, plots_target)
     return outcome
 
 
@@ -196,7 +217,7 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -
     """Parse events and arrays; anything malformed is ignored (it is untrusted)."""
     events_path = job_dir / "events.jsonl"
     lines = events_path.read_text(encoding="utf-8", errors="replace").splitlines() \
-        if events_path.exists() else []
+        if _plain_file(events_path, EVENTS_LIMIT) else []
     for line in lines:
         try:
             event = json.loads(line)
@@ -219,13 +240,25 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -
         elif event.get("finished") is True:
             outcome.finished = True
     for path in job_dir.glob("*.npy"):
+        if not _plain_file(path, ARRAY_LIMIT):
+            continue
         try:
             outcome.arrays[path.stem] = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             continue
     fault_path = job_dir / "fault.txt"
-    if fault_path.exists():
+    if _plain_file(fault_path, EVENTS_LIMIT):
         outcome.fault = _student_fault_lines(fault_path.read_text(errors="replace"), files)
+
+
+def _plain_file(path: Path, limit: int) -> bool:
+    """A regular file (not a link the student's code made to something else) of at
+    most ``limit`` bytes: the judge reads nothing else from a job folder."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size <= limit
 
 
 def _student_fault_lines(text: str, files: StudentFiles) -> str:

@@ -36,7 +36,7 @@ class StaffFiles:
     def __init__(self, project_root: Path):
         self.root = project_root.resolve()
         self._saved: dict[str, bytes] = {}
-        for path in self._current():
+        for path in self.paths(self.root):
             relative = path.relative_to(self.root).as_posix()
             try:
                 self._saved[relative] = path.read_bytes()
@@ -45,12 +45,14 @@ class StaffFiles:
         self._digests = {name: _digest(data) for name, data in self._saved.items()}
         self._aside = self.root / KEPT_ASIDE / time.strftime("%Y%m%d-%H%M%S")
 
-    def _current(self) -> list[Path]:
-        paths = [self.root / name for name in ROOT_FILES if (self.root / name).is_file()]
-        paths += [path for path in (self.root / COMPILED).glob("*.pyc")
+    @staticmethod
+    def paths(root: Path) -> list[Path]:
+        """The staff files now present under ``root``."""
+        paths = [root / name for name in ROOT_FILES if (root / name).is_file()]
+        paths += [path for path in (root / COMPILED).glob("*.pyc")
                   if path.name.split(".")[0] in {Path(n).stem for n in ROOT_FILES}]
         for folder in FOLDERS:
-            paths += [path for path in (self.root / folder).rglob("*") if path.is_file()]
+            paths += [path for path in (root / folder).rglob("*") if path.is_file()]
         return sorted(paths)
 
     def restore(self) -> list[str]:
@@ -70,7 +72,7 @@ class StaffFiles:
                     self._keep_aside(path, name)
                     restored.append(name)
                 _write(path, data)
-        for path in self._current():
+        for path in self.paths(self.root):
             name = path.relative_to(self.root).as_posix()
             if name in self._saved:
                 continue
