@@ -291,26 +291,42 @@ class Progress:
         self.started = self.last = time.monotonic()
         self.terminal = self.stream.isatty()
         self.lock = threading.Lock()
+        self.shown_final = False
 
     def finished(self, record: dict) -> None:
         with self.lock:
             self.done += 1
             self.failed += record.get("status") != GRADED
+        self.tick(force=self.terminal or self.done == self.total)
+
+    def tick(self, force: bool = False) -> None:
+        """Redraw the line on a terminal (the clock moves even while nothing
+        finishes); elsewhere print one every ``PROGRESS_SECONDS``."""
+        with self.lock:
             now = time.monotonic()
-            if self.terminal or now - self.last >= PROGRESS_SECONDS or self.done == self.total:
+            if self.shown_final:
+                return
+            if force or self.terminal or now - self.last >= PROGRESS_SECONDS:
                 self.last = now
+                self.shown_final = self.done == self.total
                 self._show(now)
 
     def _show(self, now: float) -> None:
         elapsed = now - self.started
-        eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
+        eta = f"about {_clock(elapsed / self.done * (self.total - self.done))} left" \
+            if self.done else "time left not known yet"
         line = (f"graded {self.done}/{self.total}, {self.failed} not graded normally, "
-                f"{elapsed:.0f} s elapsed, about {eta:.0f} s left")
+                f"{_clock(elapsed)} elapsed, {eta}")
         if self.terminal:
-            self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
+            self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total else ""))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -449,6 +465,7 @@ def _run_jobs(jobs: list[Job], workers: int) -> None:
             done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             for future in done:
                 progress.finished(future.result())
+            progress.tick()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -155,3 +155,36 @@ def test_bad_input_gets_a_usage_message(tmp_path):
     assert "Traceback" not in process.stderr
     process = bulk("bulk", tmp_path, "--out", tmp_path / "out", "--shard", "3/2")
     assert process.returncode == 2 and "--shard" in process.stderr
+
+
+def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere(monkeypatch):
+    from grader import bulk as bulk_module
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = [100.0]
+    monkeypatch.setattr(bulk_module.time, "monotonic", lambda: clock[0])
+    for stream in (Terminal(), io.StringIO()):
+        progress = bulk_module.Progress(2, stream)
+        clock[0] += 3
+        progress.tick()                                   # nothing done yet
+        progress.finished({"status": "graded"})
+        clock[0] += 60
+        progress.tick()
+        progress.finished({"status": "grader-error"})
+        progress.tick()                                   # after the end: nothing more
+        text = stream.getvalue()
+        if isinstance(stream, Terminal):
+            frames = text.split("\r\x1b[K")[1:]
+            assert frames[0].startswith("graded 0/2") and "time left not known yet" in frames[0]
+            assert "graded 1/2, 0 not graded normally, 0:03 elapsed, about 0:03 left" in frames[1]
+            assert "1:03 elapsed" in frames[2]
+            assert frames[-1] == "graded 2/2, 1 not graded normally, 1:03 elapsed, about 0:00 left\n"
+            assert text.count("\n") == 1
+        else:
+            # a line every PROGRESS_SECONDS (the 60 s tick) and one at the end; no \r
+            assert text.splitlines() == [
+                "graded 1/2, 0 not graded normally, 1:03 elapsed, about 1:03 left",
+                "graded 2/2, 1 not graded normally, 1:03 elapsed, about 0:00 left"]
