@@ -133,7 +133,12 @@ class Custom_Dataset(Dataset):
         self._after_reading(len(rows))
         return [{"x": x, "label": y} for x, y in zip(xs, ys)]
 
+    # Items read so far, by __getitem__ and __getitems__; the autograder shows the
+    # epochs it makes while a question trains.
+    items_read = 0
+
     def _after_reading(self, count: int) -> None:
+        self.items_read += count
         if self.monitor is not None:
             self.monitor.update(self)
 

@@ -19,6 +19,7 @@ from grader.report import Reporter, import_warning
 from grader.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
 from grader.runner import run_sandbox
 from grader.staff_files import StaffFiles
+from grader.status import StatusLine
 from grader.table import LIMITS, Question
 from grader.wiring import SettingsView, VerdictInput, load_definition
 
@@ -55,6 +56,7 @@ class Grader:
                  isolation: Isolation | None = None):
         self.settings = settings
         self.isolation = isolation
+        self.status = None if settings.mute else StatusLine()
         self.data = data
         self.reporter = reporter
         self.import_warnings = added_imports(settings.student_dir)
@@ -106,7 +108,7 @@ class Grader:
             time_limit=question.time_limit * self.settings.time_limit_scale,
             memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
             shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
-            isolation=self.isolation)
+            isolation=self.isolation, status=self.status)
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
                       "beginning was shown",)

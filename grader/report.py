@@ -18,6 +18,16 @@ def import_warning(file_name: str, statement: str) -> str:
     return f"{file_name}: `{statement}` is not one of the skeleton's imports"
 
 
+def format_seconds(seconds: float) -> str:
+    """4.2 s, 42 s or 3 min 05 s."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
 class Reporter:
     """Prints the familiar autograder text and keeps a copy for result files."""
 
@@ -68,6 +78,8 @@ class Reporter:
         self.say()
         self.say(f"### Question {result.question.id}: {format_points(result.points)}/"
                  f"{format_points(result.max_points)} ###")
+        if result.seconds:
+            self.say(f"(graded in {format_seconds(result.seconds)})")
 
     def summary(self, results: list[QuestionResult]) -> None:
         self.say()
@@ -82,6 +94,11 @@ class Reporter:
         total = sum(r.points for r in results)
         possible = sum(r.max_points for r in results)
         self.say(f"Total: {format_points(total)}/{format_points(possible)}")
+        timed = [r for r in results if r.seconds]
+        if timed:
+            self.say("Time per question: " + ", ".join(
+                f"{r.question.id} {format_seconds(r.seconds)}" for r in timed)
+                + f" ({format_seconds(sum(r.seconds for r in timed))} in all)")
         self.say()
         self.say("Your grades are NOT yet registered. To register your grades, make sure to "
                  "follow your instructor's guidelines to receive credit on your project.")

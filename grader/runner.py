@@ -24,10 +24,12 @@ import numpy as np
 
 from grader import platform_support
 from grader.isolation import Isolation
+from grader.status import StatusLine
 from grader.sandbox import BOOTSTRAP
 from grader.student_code import StudentFiles
 
 POLL_SECONDS = 0.05
+PROGRESS_POLL_SECONDS = 0.5
 EVENTS_LIMIT = 64 * 2**20      # bytes of events.jsonl (or fault.txt) the judge reads at most
 ARRAY_LIMIT = 512 * 2**20      # bytes of one returned array
 MEMORY_POLL_SECONDS = 0.25
@@ -60,6 +62,7 @@ class SandboxOutcome:
     sandbox_error: dict | None = None
     fault: str = ""
     output: CapturedOutput = field(default_factory=CapturedOutput)
+    progress: dict = field(default_factory=dict)   # the sandbox's last progress report
     seconds: float = 0.0
     time_limit: float = 0.0
     memory_mb: int = 0
@@ -110,9 +113,10 @@ class SandboxOutcome:
 class _OutputPump(threading.Thread):
     """Copies the child's output to our stdout (up to a cap) and keeps its start."""
 
-    def __init__(self, stream, echo: bool, shown_cap: int, kept_cap: int):
+    def __init__(self, stream, echo: bool, shown_cap: int, kept_cap: int,
+                 status: StatusLine | None = None):
         super().__init__(daemon=True)
-        self.stream, self.echo = stream, echo
+        self.stream, self.echo, self.status = stream, echo, status
         self.shown_cap, self.kept_cap = shown_cap, kept_cap
         self.kept = bytearray()
         self.total = 0
@@ -127,9 +131,13 @@ class _OutputPump(threading.Thread):
             if len(self.kept) < self.kept_cap:
                 self.kept += chunk[:self.kept_cap - len(self.kept)]
             if self.echo and before < self.shown_cap:
-                part = chunk[:self.shown_cap - before]
-                sys.stdout.write(part.decode("utf-8", errors="replace"))
+                text = chunk[:self.shown_cap - before].decode("utf-8", errors="replace")
+                if self.status:
+                    self.status.before_output()
+                sys.stdout.write(text)
                 sys.stdout.flush()
+                if self.status:
+                    self.status.after_output(text)
             if self.echo and self.total > self.shown_cap and not notice_printed:
                 notice_printed = True
                 sys.stdout.write(f"\n[... more output from your code is hidden: only the first "
@@ -143,11 +151,13 @@ class _OutputPump(threading.Thread):
 
 def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 student_dir: Path, time_limit: float, memory_mb: int, echo: bool,
-                shown_cap: int, kept_cap: int, isolation: Isolation | None = None) -> SandboxOutcome:
+                shown_cap: int, kept_cap: int, isolation: Isolation | None = None,
+                status: StatusLine | None = None) -> SandboxOutcome:
     """Run one question's student-side steps; never raises for student behaviour.
 
     With ``isolation`` (``--sandbox-user``), the sandbox runs as that user, from the
-    public code tree, on a copy of the student's files (grader/isolation.py)."""
+    public code tree, on a copy of the student's files (grader/isolation.py). With
+    ``status``, the question's progress is shown while it runs (grader/status.py)."""
     folder = isolation.job_folder() if isolation else tempfile.TemporaryDirectory(
         prefix="grader-job-")
     with folder as tmp:
@@ -176,10 +186,11 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         process = subprocess.Popen(command, cwd=student_dir, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    **platform_support.new_process_group(), **popen_options)
-        pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap)
+        pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap, status)
         pump.start()
+        watch = _ProgressTail(job_dir / "events.jsonl", job["question"], time_limit, status)
         try:
-            outcome.stopped = _wait(process, time_limit, memory_mb)
+            outcome.stopped = _wait(process, time_limit, memory_mb, watch)
             if outcome.stopped:
                 platform_support.ask_for_traceback(process)
         finally:
@@ -188,6 +199,9 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 isolation.end_strays()
         process.wait()
         pump.join(timeout=5)
+        if status is not None:
+            status.end()
+        outcome.progress = watch.latest
         outcome.seconds = time.monotonic() - started
         outcome.returncode = process.returncode
         outcome.output = pump.captured()
@@ -197,13 +211,15 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
     return outcome
 
 
-def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int) -> str | None:
+def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int,
+          watch: "_ProgressTail") -> str | None:
     deadline = time.monotonic() + time_limit
     next_memory_check = 0.0
     while process.poll() is None:
         now = time.monotonic()
         if now >= deadline:
             return "timeout"
+        watch.poll(now)
         if now >= next_memory_check:
             next_memory_check = now + MEMORY_POLL_SECONDS
             used = platform_support.group_memory_mb(process.pid)
@@ -211,6 +227,56 @@ def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int) -> str |
                 return "memory"
         time.sleep(POLL_SECONDS)
     return None
+
+
+class _ProgressTail:
+    """Reads the sandbox's progress events as they arrive and updates the status
+    line; keeps the latest one (untrusted: only numbers and short text are used)."""
+
+    def __init__(self, path: Path, question: str, time_limit: float,
+                 status: StatusLine | None):
+        self.path, self.question, self.time_limit = path, question, time_limit
+        self.status = status
+        self.started = time.monotonic()
+        self.next_read = 0.0
+        self.offset = 0
+        self.step = ""
+        self.latest: dict = {}
+
+    def poll(self, now: float) -> None:
+        if now < self.next_read:
+            return
+        self.next_read = now + PROGRESS_POLL_SECONDS
+        self._read_new()
+        if self.status is not None:
+            label = f"{self.question} {self.step}" if self.step else self.question
+            self.status.update(label, now - self.started, self.time_limit, self.latest)
+
+    def _read_new(self) -> None:
+        if not _plain_file(self.path, EVENTS_LIMIT):
+            return
+        try:
+            with open(self.path, "rb") as events:
+                events.seek(self.offset)
+                chunk = events.read(EVENTS_LIMIT - self.offset)
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1     # a line still being written waits
+        self.offset += complete
+        for line in chunk[:complete].splitlines():
+            if b'"progress"' not in line and b'"started"' not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("started"), str):
+                self.step = event["started"][:40]
+                self.latest = {}
+            elif isinstance(event, dict) and isinstance(event.get("progress"), dict):
+                self.latest = {key: value for key, value in event["progress"].items()
+                               if isinstance(value, (int, float, type(None)))
+                               or (isinstance(value, str) and len(value) < 20)}
 
 
 def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -> None:

@@ -17,6 +17,7 @@ judge treats both as untrusted input: it recomputes every score itself.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import os
@@ -146,7 +147,22 @@ class SandboxContext:
                             values=record)
         return record
 
-    # -- live plots -------------------------------------------------------------
+    # -- watching training ----------------------------------------------------------
+    @contextlib.contextmanager
+    def training(self, dataset, record):
+        """Around student training: the live plot (if asked for) and the observer
+        that reports progress (grader/observe.py); its summary goes into
+        ``record['training']``, even when training raised."""
+        from grader.observe import TrainingObserver
+        observer = TrainingObserver(self._channel, dataset)
+        self.watch(dataset)
+        try:
+            with observer:
+                yield observer
+        finally:
+            self.unwatch(dataset)
+            record["training"] = observer.summary()
+
     def watch(self, dataset) -> None:
         """Start the live plot for ``dataset`` if the user asked for graphics."""
         if not (self.job["graphics"] or self.job["plots_dir"]):

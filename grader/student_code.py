@@ -168,6 +168,11 @@ class StudentModules:
         root = str(project_root.resolve())
         sys.path[:] = [p for p in sys.path if p not in ("", ".", root)]
         sys.path.insert(0, str(self.student_dir))
+        # Last, so that DataLoader workers started with "spawn" (the default on macOS
+        # and Windows) can import backend to unpickle the dataset, as they can in the
+        # student's own project folder. Student modules are loaded from their folder
+        # only (_import checks the file is there), never from the project's skeletons.
+        sys.path.append(root)
         self._failures: dict[str, StepFailure] = {}
 
     def load(self, name: str, *, optional: tuple[str, ...] = ()):

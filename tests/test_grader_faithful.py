@@ -269,3 +269,23 @@ def test_held_out_setting_scores_digits_the_model_never_saw(tmp_path):
     assert "accuracy" in message and "on 500 digits it never saw (required: 80%)" in message
     assert "for information (not scored): " in message
     assert "on the 1000 digits it trained on" in message
+
+
+# ------------------------------------------------------------- watching training (step 7)
+
+def test_training_that_copies_its_dataset_or_spawns_workers_is_unaffected(tmp_path):
+    """The grader's progress observer sits on the dataset while it trains: copies of
+    the dataset and DataLoader workers started with "spawn" must work as they do in
+    the student's own script."""
+    student = make_submission(tmp_path / "student", {"train.py": (
+        "import copy\n\n"
+        "_given = train_regression\n\n"
+        "def train_regression(model, dataset):\n"
+        "    spare = copy.deepcopy(dataset)\n"
+        "    loader = DataLoader(spare, batch_size=50, num_workers=1,\n"
+        "                        multiprocessing_context='spawn')\n"
+        "    assert sum(len(batch['x']) for batch in loader) == len(dataset)\n"
+        "    _given(model, dataset)\n")})
+    process, results = run_autograder("-q", "q2", "--student-dir", str(student),
+                                      "--no-graphics", "--json", str(tmp_path / "r.json"))
+    assert results["questions"]["q2"]["points"] == 5, process.stdout + messages(results, "q2")

@@ -123,14 +123,12 @@ def build_model_and_dataset(ctx, model_name: str, dataset_name: str,
 
 def train_watched(ctx, record, model, dataset, train_name: str) -> None:
     """Run the student's ``train.<train_name>(model, dataset)`` with the live plot on
-    (if asked for), and record whether training changed any weight."""
+    (if asked for) and progress observed, and record whether training changed any
+    weight."""
     train_function = ctx.lookup(ctx.student("train", optional=("losses",)), train_name)
     before = parameters_snapshot(model)
-    ctx.watch(dataset)
-    try:
+    with ctx.training(dataset, record):
         ctx.call(f"train.{train_name}", train_function, model, dataset)
-    finally:
-        ctx.unwatch(dataset)
     record["parameters_changed"] = parameters_changed(model, before)
 
 

@@ -161,11 +161,8 @@ def converge(ctx, record) -> None:
     model = _build(ctx, 3)
     dataset = ctx.call("backend.PerceptronDataset", backend.PerceptronDataset, model)
     dataset.x, dataset.y = ctx.probes["train_x"], ctx.probes["train_y"]
-    ctx.watch(dataset)
-    try:
+    with ctx.training(dataset, record):
         ctx.call("train.train_perceptron", train_perceptron, model, dataset)
-    finally:
-        ctx.unwatch(dataset)
     record["items_read"] = dataset.epoch
     record.save("weights", _weights(ctx, model).astype(np.float32))
 

@@ -1,0 +1,105 @@
+"""The status line of a running question (judge side).
+
+While a question's sandbox runs, the judge shows one line: the question, the time
+it has taken against its limit, and what the sandbox's observer reported (epochs
+read, the latest validation accuracy the student's code asked for, the latest
+loss). On a terminal the line rewrites itself and is cleared before any line the
+student's code prints, so their output stays readable; elsewhere (a log, a CI job)
+a plain line is printed every ``PLAIN_SECONDS``. It goes to stderr, like other
+progress displays, so that stdout holds only the student's output and the report.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+
+PLAIN_SECONDS = 10.0
+CLEAR = "\r\033[K"
+
+
+def clock(seconds: float) -> str:
+    """0:07, 12:34 or 1h02m."""
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def describe(question: str, elapsed: float, limit: float, progress: dict) -> str:
+    """The status text, e.g. 'q3: 1:20 of 10:00, epoch 2.4, validation accuracy
+    96.12%, loss 0.0831'."""
+    parts = [f"{question}: {clock(elapsed)} of {clock(limit)}"]
+    epochs = progress.get("epochs")
+    if isinstance(epochs, (int, float)) and epochs > 0:
+        parts.append(f"epoch {epochs:.1f}")
+    validation = progress.get("validation")
+    if isinstance(validation, (int, float)):
+        parts.append(f"validation accuracy {100 * validation:.2f}%")
+    loss = progress.get("loss")
+    if isinstance(loss, (int, float)):
+        parts.append(f"loss {loss:.4g}")
+    elif isinstance(loss, str):           # nan or inf, sent as text
+        parts.append(f"loss {loss}")
+    return ", ".join(parts)
+
+
+class StatusLine:
+    """One question's status, shared by the judge's wait loop and output pump."""
+
+    def __init__(self, stream=None, plain_seconds: float = PLAIN_SECONDS):
+        self.stream = stream or sys.stderr
+        try:
+            self.terminal = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.terminal = False
+        self.plain_seconds = plain_seconds
+        self.lock = threading.Lock()
+        self.text = ""
+        self.shown = False                # the line is on the screen now (terminal)
+        self.at_line_start = True         # the student's last output ended its line
+        self.last_plain = 0.0
+
+    def update(self, question: str, elapsed: float, limit: float, progress: dict) -> None:
+        with self.lock:
+            self.text = describe(question, elapsed, limit, progress)
+            if self.terminal:
+                if self.at_line_start:
+                    self._draw()
+            elif elapsed - self.last_plain >= self.plain_seconds:
+                self.last_plain = elapsed
+                self._write(f"[{self.text}]\n")
+
+    def before_output(self) -> None:
+        """Clear the line before the student's output is written."""
+        with self.lock:
+            if self.shown:
+                self._write(CLEAR)
+                self.shown = False
+
+    def after_output(self, text: str) -> None:
+        """Put the line back once the student's output has ended its line."""
+        with self.lock:
+            if text:
+                self.at_line_start = text.endswith("\n")
+            if self.terminal and self.at_line_start and self.text:
+                self._draw()
+
+    def end(self) -> None:
+        """Remove the line for good (the question's report follows)."""
+        with self.lock:
+            if self.shown:
+                self._write(CLEAR)
+            self.shown, self.text, self.last_plain = False, "", 0.0
+            self.at_line_start = True
+
+    def _draw(self) -> None:
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        self._write(CLEAR + self.text[:max(width, 20)])
+        self.shown = True
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass    # a closed or broken stream must not stop grading
