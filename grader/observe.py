@@ -2,8 +2,8 @@
 
 While a question's training step runs, ``TrainingObserver`` notes what the
 student's code does anyway: the items it reads from the dataset (epochs), the
-values ``get_validation_accuracy()`` returns and the losses it calls ``backward()``
-on. It sends a ``progress`` event to the judge at most every ``PROGRESS_SECONDS``
+values ``get_validation_accuracy()`` returns, the losses it calls ``backward()``
+on and, where a hint needs it, the shape of the model's last input. It sends a ``progress`` event to the judge at most every ``PROGRESS_SECONDS``
 (the judge shows a status line), and its summary goes into the step's record, where
 verdicts and hints read it.
 
@@ -29,8 +29,9 @@ def _nothing():
 class TrainingObserver:
     """Observes one training run; use as a context manager around it."""
 
-    def __init__(self, channel, dataset):
-        self.channel, self.dataset = channel, dataset
+    def __init__(self, channel, dataset, model=None):
+        self.channel, self.dataset, self.model = channel, dataset, model
+        self.last_input_shape: list[int] | None = None
         self.validation: list[float] = []
         self.losses_seen = 0
         self.last_loss: float | None = None
@@ -61,6 +62,10 @@ class TrainingObserver:
 
         torch.Tensor.backward = observed_backward
         self._restore.append(lambda: setattr(torch.Tensor, "backward", backward))
+
+        if isinstance(self.model, torch.nn.Module):     # only where a hint needs it (q4)
+            handle = self.model.register_forward_pre_hook(_InputShape(self))
+            self._restore.append(handle.remove)
         return self
 
     def __exit__(self, *exc):
@@ -120,7 +125,8 @@ class TrainingObserver:
             facts.update(validation_history=list(self.validation),
                          losses_seen=self.losses_seen,
                          non_finite_losses=self.non_finite_losses,
-                         first_non_finite_at=self.first_non_finite_at)
+                         first_non_finite_at=self.first_non_finite_at,
+                         last_input_shape=self.last_input_shape)
         return facts
 
 
@@ -172,3 +178,29 @@ class _ValidationCall:
 
     def __reduce__(self):
         return getattr, (self.original.__self__, self.original.__name__)
+
+
+class _InputShape:
+    """A forward pre-hook noting the shape of the model's first input. A copy of the
+    model shares it; a pickled model gets a hook that does nothing."""
+
+    def __init__(self, observer: TrainingObserver):
+        self.observer = observer
+
+    def __call__(self, module, args) -> None:
+        if args and hasattr(args[0], "shape"):
+            self.observer.last_input_shape = [int(size) for size in args[0].shape]
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return _IdleHook, ()
+
+
+class _IdleHook:
+    def __call__(self, module, args) -> None:
+        return None

@@ -149,12 +149,13 @@ class SandboxContext:
 
     # -- watching training ----------------------------------------------------------
     @contextlib.contextmanager
-    def training(self, dataset, record):
+    def training(self, dataset, record, model=None):
         """Around student training: the live plot (if asked for) and the observer
         that reports progress (grader/observe.py); its summary goes into
-        ``record['training']``, even when training raised."""
+        ``record['training']``, even when training raised. With ``model``, the shape
+        of its last input is noted too."""
         from grader.observe import TrainingObserver
-        observer = TrainingObserver(self._channel, dataset)
+        observer = TrainingObserver(self._channel, dataset, model)
         self.watch(dataset)
         try:
             with observer:

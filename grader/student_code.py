@@ -78,6 +78,9 @@ def describe_exception(error: BaseException, files: StudentFiles | None) -> dict
         if frame.line:
             lines.append(f"    {frame.line.strip()}")
     lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
+    hint = _hint(error)
+    if hint:
+        lines.append(f"Hint: {hint}")
     where = ""
     if mine:
         where = f"{files.short(mine[-1].filename)}:{mine[-1].lineno}"
@@ -97,6 +100,14 @@ def describe_exception(error: BaseException, files: StudentFiles | None) -> dict
         kind = "grader"  # no student frame at all: our own code failed
     return {"kind": kind, "type": type(error).__name__, "message": message,
             "where": where, "traceback": "\n".join(lines)}
+
+
+def _hint(error: BaseException) -> str:
+    try:
+        from grader.hints import exception_hint
+        return exception_hint(error)
+    except Exception:  # noqa: BLE001 - advice is optional; the failure itself is reported
+        return ""
 
 
 def student_frames_here(files: StudentFiles) -> str:

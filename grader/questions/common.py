@@ -3,10 +3,12 @@ side) and turning sandbox outcomes into check results (judge side)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
+from grader import hints
 from grader.results import CheckResult
 from grader.student_code import StepFailure, is_stub
 
@@ -121,13 +123,14 @@ def build_model_and_dataset(ctx, model_name: str, dataset_name: str,
     return model, dataset
 
 
-def train_watched(ctx, record, model, dataset, train_name: str) -> None:
+def train_watched(ctx, record, model, dataset, train_name: str,
+                  note_inputs: bool = False) -> None:
     """Run the student's ``train.<train_name>(model, dataset)`` with the live plot on
     (if asked for) and progress observed, and record whether training changed any
     weight."""
     train_function = ctx.lookup(ctx.student("train", optional=("losses",)), train_name)
     before = parameters_snapshot(model)
-    with ctx.training(dataset, record):
+    with ctx.training(dataset, record, model if note_inputs else None):
         ctx.call(f"train.{train_name}", train_function, model, dataset)
     record["parameters_changed"] = parameters_changed(model, before)
 
@@ -221,7 +224,7 @@ def measure_accuracy(v, labels: np.ndarray, what: str, array: str = "logits"):
     result = v.step()
     logits = v.outcome.array(v.check.key, array)
     if result is None or not result.ok or logits is None:
-        return v.missing()
+        return missing_with_hints(v)
     if logits.shape[0] != len(labels) or logits.ndim != 2:
         return v.failed(f"predictions for {len(labels)} {what} were expected; got an array "
                         f"of shape {logits.shape}")
@@ -231,12 +234,44 @@ def measure_accuracy(v, labels: np.ndarray, what: str, array: str = "logits"):
     return float(np.mean(logits.argmax(axis=1) == labels))
 
 
-def accuracy_verdict(v, accuracy: float, measured: str) -> CheckResult:
+def accuracy_hints(v, accuracy: float, what: str, predicted: np.ndarray | None = None,
+                   names=None) -> str:
+    """Advice for an accuracy below the table's ``min_accuracy`` (each on its own
+    'Hint:' line): one class for everything, a NaN loss, validation against test."""
+    threshold = v.settings["min_accuracy"]
+    if accuracy >= threshold:
+        return ""
+    values = v.step().values if v.step() is not None else {}
+    training = values.get("training") if isinstance(values.get("training"), dict) else {}
+    found = [hints.constant_prediction_hint(predicted, names) if predicted is not None else "",
+             hints.language_batch_hint(training.get("last_input_shape")),
+             hints.training_hint(training),
+             hints.validation_hint(training, threshold, accuracy, what)]
+    return "".join(f"\nHint: {hint}" for hint in found if hint)
+
+
+def missing_with_hints(v):
+    """``v.missing()``, plus advice when training ran into the time limit while the
+    student's code kept asking for validation accuracy."""
+    result = v.missing()
+    hint = ""
+    if v.outcome.stopped == "timeout" and v.check.key in v.outcome.started:
+        hint = hints.endless_loop_hint(v.outcome.progress, v.settings["min_accuracy"])
+    step = v.step()
+    if not hint and step is not None and isinstance(step.values.get("training"), dict):
+        hint = hints.language_batch_hint(step.values["training"].get("last_input_shape"))
+    if hint and hint not in result.message:
+        result = dataclasses.replace(result, message=result.message + f"\nHint: {hint}")
+    return result
+
+
+def accuracy_verdict(v, accuracy: float, measured: str, advice: str = "") -> CheckResult:
     """Pass when ``accuracy`` reaches the table's ``min_accuracy``. ``measured`` says
-    on what, e.g. 'test accuracy 97.50% on 5000 test digits'."""
+    on what, e.g. 'test accuracy 97.50% on 5000 test digits'; ``advice`` (from
+    ``accuracy_hints``) follows."""
     threshold = v.settings["min_accuracy"]
     message = (f"{measured} (required: {threshold:.0%})"
-               + _training_notes(v.step().values))
+               + _training_notes(v.step().values) + advice)
     if accuracy >= threshold:
         return v.passed(message, metric=accuracy)
     return v.failed(message, metric=accuracy)
@@ -247,7 +282,9 @@ def test_accuracy_verdict(v, labels: np.ndarray, what: str) -> CheckResult:
     accuracy = measure_accuracy(v, labels, what)
     if isinstance(accuracy, CheckResult):
         return accuracy
-    return accuracy_verdict(v, accuracy, f"test accuracy {accuracy:.2%} on {len(labels)} {what}")
+    predicted = v.outcome.array(v.check.key, "logits").argmax(axis=1)
+    return accuracy_verdict(v, accuracy, f"test accuracy {accuracy:.2%} on {len(labels)} {what}",
+                            accuracy_hints(v, accuracy, what, predicted))
 
 
 def _training_notes(values: dict) -> str:

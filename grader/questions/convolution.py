@@ -16,7 +16,8 @@ import dataclasses
 import numpy as np
 
 from grader import splits
-from grader.questions.common import accuracy_verdict, expect_tensor, measure_accuracy
+from grader.questions.common import (accuracy_hints, accuracy_verdict, expect_tensor,
+                                     measure_accuracy)
 from grader.questions.digits import (mnist_test_probes, train_and_predict,
                                      training_digit_probes)
 from grader.results import CheckResult
@@ -179,7 +180,11 @@ def judge_accuracy(v):
         scored, scored_what, shown, shown_what = (on_unseen, unseen, on_training, trained)
     if isinstance(scored, CheckResult):
         return scored
-    verdict = accuracy_verdict(v, scored, f"accuracy {scored:.2%} on {scored_what}")
+    array = "logits" if held_out else "training_logits"
+    predicted = v.outcome.array(v.check.key, array).argmax(axis=1)
+    # By default get_validation_accuracy() measures the very digits that are scored.
+    advice = accuracy_hints(v, scored, "held-out digits" if held_out else None, predicted)
+    verdict = accuracy_verdict(v, scored, f"accuracy {scored:.2%} on {scored_what}", advice)
     if isinstance(shown, CheckResult):
         return verdict
     return dataclasses.replace(verdict, message=(

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.questions.common import (Withheld, accuracy_verdict, build_model_and_dataset,
+from grader.questions.common import (Withheld, accuracy_hints, accuracy_verdict,
+                                     build_model_and_dataset,
                                      expect_shape, expect_tensor, forward_method, loss_sanity,
                                      measure_accuracy, sanity_verdict, train_watched)
 from grader.results import CheckResult
@@ -60,7 +61,7 @@ def train(ctx, record):
     import torch
     model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
     dataset.test_y = Withheld("test_y")
-    train_watched(ctx, record, model, dataset, "train_languageid")
+    train_watched(ctx, record, model, dataset, "train_languageid", note_inputs=True)
 
     words = ctx.probes["words"]
     model.eval()
@@ -103,6 +104,9 @@ def judge_accuracy(v):
             "with each word at its true length")
     other = ("padded to 10 letters", "at their true length")
     best, second = accuracies[padded], accuracies[not padded]
+    predicted = v.outcome.array(v.check.key, [n for n, p in FORMS.items() if p == padded][0])
+    names = v.data.arrays("lang_id.npz")["language_names"]
     return accuracy_verdict(v, best, (
         f"test accuracy {best:.2%} on {len(labels)} test words, scored {form[not padded]} "
-        f"({other[padded]}: {second:.2%})"))
+        f"({other[padded]}: {second:.2%})"),
+        accuracy_hints(v, best, "test words", predicted.argmax(axis=1), names))

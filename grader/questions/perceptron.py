@@ -84,7 +84,7 @@ def _number(value, label: str, method=None) -> float:
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record) -> None:
     import torch
-    scores, predictions, zero_predictions = [], [], []
+    scores, predictions, zero_predictions, kinds = [], [], [], set()
     for d in DIMENSIONS:
         model = _build(ctx, d, ctx.probes[f"w{d}"])
         point = torch.from_numpy(ctx.probes[f"x{d}"])                     # (1, d)
@@ -92,10 +92,12 @@ def sanity(ctx, record) -> None:
                               "models.PerceptronModel.forward", forward_method(model)))
         get_prediction = type(model).__dict__.get("get_prediction")
         for target, x in ((predictions, point), (zero_predictions, torch.zeros_like(point))):
-            target.append(_number(ctx.call("models.PerceptronModel.get_prediction",
-                                           model.get_prediction, x),
-                                  "models.PerceptronModel.get_prediction", get_prediction))
-    record.update(scores=scores, predictions=predictions, zero_predictions=zero_predictions)
+            value = ctx.call("models.PerceptronModel.get_prediction", model.get_prediction, x)
+            kinds.add("tensor" if torch.is_tensor(value) else "number")
+            target.append(_number(value, "models.PerceptronModel.get_prediction",
+                                  get_prediction))
+    record.update(scores=scores, predictions=predictions, zero_predictions=zero_predictions,
+                  prediction_kinds=sorted(kinds))
 
 
 class _WeightRecorder:
@@ -188,11 +190,21 @@ def judge_sanity(v):
         want = 1.0 if expected >= 0 else -1.0
         if prediction != want:
             return v.failed(f"get_prediction returned {prediction:g} for a point with score "
-                            f"{expected:.4f}; expected {want:g}")
+                            f"{expected:.4f}; expected {want:g}"
+                            + _prediction_hint(prediction, result.values))
         if zero != 1.0:
             return v.failed(f"get_prediction returned {zero:g} for a point with score exactly "
                             "0; expected 1 (a score >= 0 means 1)")
     return v.passed("one (1, d) weight Parameter; scores and predictions correct")
+
+
+def _prediction_hint(prediction: float, values: dict) -> str:
+    if prediction in (1.0, -1.0):
+        return ""
+    what = "a tensor holding the score" if "tensor" in values.get("prediction_kinds", []) \
+        else "the score"
+    return (f"\nHint: get_prediction must return the number 1 or -1, not {what}: e.g. "
+            "`return 1 if self(x).item() >= 0 else -1`")
 
 
 @QUESTION.verdict("update", reads=("weight_tolerance",))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader import splits
+from grader import hints, splits
 from grader.questions.common import (build_model_and_dataset, expect_tensor, forward_method,
                                      loss_sanity, predict_in_chunks, sanity_verdict,
                                      train_watched)
@@ -79,8 +79,9 @@ def judge_fit(v):
     if predictions.shape != x.shape:
         return v.failed(f"expected predictions of shape {x.shape}, got {predictions.shape}")
     if not np.isfinite(predictions).all():
+        seen = hints.training_hint(result.values.get("training"))
         return v.failed("the trained model predicts NaN or infinity (is the learning rate "
-                        "too high?)")
+                        "too high?)" + (f"\nHint: {seen}" if seen else ""))
     if result.values.get("depends_on_parameters") is not True:
         return v.failed("the model's predictions do not depend on its parameters: the output "
                         "must come from its layers")
@@ -93,7 +94,10 @@ def judge_fit(v):
     if result.values.get("parameters_changed") is False:
         message += "\ntraining did not change any weight: is train_regression still the skeleton?"
     if mse > limit:
-        return v.failed(message, metric=mse)
+        training = result.values.get("training")
+        advice = [hints.never_negative_hint(predictions[:grid], np.sin(x[:grid])),
+                  hints.training_hint(training)]
+        return v.failed(message + "".join(f"\nHint: {a}" for a in advice if a), metric=mse)
     if fresh_mse > fresh_limit:
         return v.failed(message + (
             f"\nthe model fits the dataset's points but not new x between them: the guard "
