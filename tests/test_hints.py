@@ -113,7 +113,8 @@ CASES = {
                 "`with no_grad():`"],
          "q2": ["Hint: self.output is Linear(32, 1) but received 64 features per example"]}),
     "prediction is the score; ReLU last": (
-        {"models.py": SCORE_AS_PREDICTION + RELU_LAST}, "q1,q2", [],
+        {"models.py": SCORE_AS_PREDICTION + RELU_LAST,
+         "train.py": "def train_perceptron(model, dataset):\n    pass\n"}, "q1,q2", [],
         {"q1": ["Hint: get_prediction must return the number 1 or -1, not a tensor "
                 "holding the score"],
          "q2": ["Hint: the model never outputs a negative number", "ReLU after the last layer"]}),
