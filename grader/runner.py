@@ -54,6 +54,7 @@ class SandboxOutcome:
     stopped: str | None = None            # 'timeout' or 'memory' when the judge killed it
     exit_called: dict | None = None
     sandbox_error: dict | None = None
+    figures_problem: str | None = None    # why figure_data recorded nothing (figures only)
     fault: str = ""
     output: CapturedOutput = field(default_factory=CapturedOutput)
     seconds: float = 0.0
@@ -216,6 +217,8 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -
             outcome.exit_called = event["exit_called"]
         elif "sandbox_error" in event and isinstance(event["sandbox_error"], dict):
             outcome.sandbox_error = event["sandbox_error"]
+        elif "figures_problem" in event:
+            outcome.figures_problem = str(event["figures_problem"])[:300]
         elif event.get("finished") is True:
             outcome.finished = True
     for path in job_dir.glob("*.npy"):
