@@ -209,10 +209,12 @@ def confident_mistakes_figure(images: np.ndarray, labels: np.ndarray,
     return Drawn(figure, {"indices": shown})
 
 
-def templates_figure(weights: np.ndarray, count: int = 24) -> Drawn:
+def templates_figure(weights: np.ndarray, layer_units: int, count: int = 24) -> Drawn:
     """The first layer's weights, one 28x28 image per unit (the first ``count``).
 
-    Args: weights (k, 784), the weight of the first Linear(784, k).
+    Args:
+        weights: (rows, 784), the first rows of the weight of the first Linear(784, k).
+        layer_units: k, the layer's number of units.
     Returns data: 'units', the number of units shown.
     """
     units = min(count, len(weights))
@@ -227,8 +229,8 @@ def templates_figure(weights: np.ndarray, count: int = 24) -> Drawn:
         limit = float(np.abs(template).max()) or 1.0
         ax.imshow(template, cmap=SIGNED, vmin=-limit, vmax=limit)
         ax.set_title(f"unit {unit}", fontsize=9)
-    figure.suptitle(f"Digits: first layer Linear(784, {len(weights)}), the weights of "
-                    f"{units} units as 28x28 images\npurple = positive weight, orange = "
+    figure.suptitle(f"Digits: first layer Linear(784, {layer_units}), the weights of its "
+                    f"first {units} units as 28x28 images\npurple = positive weight, orange = "
                     "negative (each image scaled to its own largest weight)", fontsize=11)
     return Drawn(figure, {"units": units})
 

@@ -151,9 +151,11 @@ def _digits(s: Sources) -> Plan:
 
     def templates():
         weights = s.array(FIGURES_STEP, "first_layer")
+        units = s.array(FIGURES_STEP, "first_layer_units")
         if weights is None or weights.ndim != 2 or weights.shape[1] != 28 * 28:
             return None
-        return figures.templates_figure(weights)
+        total = int(units) if units is not None and units.size == 1 else len(weights)
+        return figures.templates_figure(weights, max(total, len(weights)))
 
     return [("", confusion), ("mistakes", mistakes), ("weights", templates),
             ("validation", lambda: _validation(s, "Digits"))]

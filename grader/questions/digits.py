@@ -88,9 +88,10 @@ def figure_data(ctx, record):
     layer's weights when it is a Linear(784, k) (drawn as 28x28 templates)."""
     save_validation_history(record, ctx.kept.get("dataset"))
     model = ctx.kept.get("model")
-    weight = first_layer_weight(model, 28 * 28) if model is not None else None
-    if weight is not None:
-        record.save("first_layer", weight)
+    first_layer = first_layer_weight(model, 28 * 28) if model is not None else None
+    if first_layer is not None:
+        record.save("first_layer", first_layer[0])
+        record.save("first_layer_units", np.array(first_layer[1]))
 
 
 # -------------------------------------------------------------------- judge side

@@ -66,13 +66,15 @@ def save_validation_history(record, dataset) -> None:
         record.save("validation", values)
 
 
-def first_layer_weight(model, inputs: int) -> np.ndarray | None:
-    """The weight (k, inputs) of the model's first ``Linear(inputs, k)`` (at most
-    MAX_TEMPLATES rows), or None when no Linear layer reads ``inputs`` features."""
+def first_layer_weight(model, inputs: int) -> tuple[np.ndarray, int] | None:
+    """The weight of the model's first ``Linear(inputs, k)`` (its first
+    MAX_TEMPLATES rows, (rows, inputs)) and k; None when no Linear layer reads
+    ``inputs`` features."""
     import torch
     for module in model.modules():
         if isinstance(module, torch.nn.Linear) and module.in_features == inputs:
-            return module.weight.detach().float().cpu().numpy()[:MAX_TEMPLATES]
+            weight = module.weight.detach().float().cpu().numpy()
+            return weight[:MAX_TEMPLATES], int(module.out_features)
     return None
 
 
