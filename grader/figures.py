@@ -357,7 +357,7 @@ def gpt_figure(losses: np.ndarray, prompt: str, generated: str | None) -> Drawn:
     # The averages the 'learns' check compares: its first 3 and its last 5 steps.
     start, end = float(np.mean(losses[:3])), float(np.mean(losses[-5:]))
     figure = new_figure(8.0, 5.2)
-    top, bottom = figure.subplots(2, 1, height_ratios=(3, 1.2))
+    top, bottom = figure.subplots(2, 1, gridspec_kw={"height_ratios": (3, 1.2)})
     top.plot(np.arange(1, len(losses) + 1), losses, color=BLUE, lw=1.6)
     top.set(xlabel="training step", ylabel="cross-entropy loss",
             title=f"Character GPT: loss on a short text, {start:.3f} (first 3 steps) -> "

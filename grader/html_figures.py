@@ -23,6 +23,9 @@ RESULTS_LIMIT = 1_000_000       # bytes: what we promise results.json stays unde
 EMBED_BUDGET = 900_000
 # Downscaled pictures narrower than this are unreadable: leave them out instead.
 MIN_WIDTH = 320
+# Pillow's Image.Quantize.FASTOCTREE, by number so that older Pillow versions work:
+# quick even on photographs, and plots lose nothing visible.
+FAST_OCTREE = 2
 IMAGE_TAG = re.compile(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]*"[^>]*>')
 
 
@@ -69,10 +72,10 @@ def png_within(path: Path, limit: int) -> bytes | None:
         width, height = round(image.width * scale), round(image.height * scale)
         if scale < 1.0 and width < MIN_WIDTH:
             break
-        smaller = image if scale == 1.0 else image.resize((width, height), Image.LANCZOS)
+        smaller = image if scale == 1.0 else image.resize(
+            (width, height), getattr(Image, "Resampling", Image).LANCZOS)
         buffer = io.BytesIO()
-        # Fast octree: quick even on photographs, and plots lose nothing visible.
-        smaller.quantize(256, method=Image.Quantize.FASTOCTREE).save(buffer, format="PNG")
+        smaller.quantize(256, method=FAST_OCTREE).save(buffer, format="PNG")
         if _encoded_size(buffer.getvalue()) <= limit:
             return buffer.getvalue()
     return None

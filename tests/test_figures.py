@@ -19,7 +19,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
+from torch.utils.data import DataLoader
 
+import backend
 from grader import figures, gradescope, html_figures, question_figures
 from grader.report import write_gradescope
 from grader.results import PASSED, CheckResult, QuestionResult
@@ -404,3 +407,24 @@ def test_chargpt_plot_writes_the_loss_curve(tmp_path):
     assert process.returncode == 0, process.stderr
     assert "loss curve saved to loss.png" in process.stdout
     assert_readable_png(tmp_path / "loss.png")
+
+
+
+class SummedLetters(torch.nn.Module):
+    """A tiny language model: one linear layer on the sum of the letters."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(47, 5)
+
+    def forward(self, xs):
+        return self.linear(xs.sum(0))                           # (L, B, 47) -> (B, 5)
+
+
+def test_validation_history_is_recorded_without_changing_the_value():
+    dataset = backend.LanguageIDDataset(SummedLetters())
+    first = dataset.get_validation_accuracy()
+    next(iter(DataLoader(dataset, batch_size=len(dataset) // 4)))
+    second = dataset.get_validation_accuracy()
+    assert first == second == dataset.accuracy("dev")           # the value is unchanged
+    assert dataset.validation_history == [(0.0, first), (0.25, second)]
