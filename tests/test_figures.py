@@ -365,24 +365,40 @@ Character_GPT.generate = _unfinished_generate
 
 PLOTTING_PROBE = """
 import sys as _sys
-_reference_train_perceptron = train_perceptron
 
 
-def train_perceptron(model, dataset):
-    loaded = any(name.split(".")[0] == "matplotlib" for name in _sys.modules)
-    print("plotting loaded in the sandbox:", loaded)
-    _reference_train_perceptron(model, dataset)
+def _plotting_loaded():
+    return any(name.split(".")[0] == "matplotlib" for name in _sys.modules)
+
+
+_reference_forward, _reference_generate = Character_GPT.forward, Character_GPT.generate
+
+
+def _probed_forward(self, input):
+    print("plotting loaded in the sandbox:", _plotting_loaded())
+    return _reference_forward(self, input)
+
+
+def _probed_generate(self, idx, max_new_tokens):
+    print("generating a sample for the figure")
+    return _reference_generate(self, idx, max_new_tokens)
+
+
+Character_GPT.forward, Character_GPT.generate = _probed_forward, _probed_generate
 """
 
 
 @pytest.mark.parametrize("flags", [[], ["--save-plots", "plots"]], ids=["plain", "figures"])
 def test_the_sandbox_never_imports_plotting_without_graphics(flags, tmp_path):
-    student = make_submission(tmp_path / "student", {"train.py": PLOTTING_PROBE})
-    process, _ = run_autograder("-q", "q1", "--student-dir", str(student), "--no-graphics",
+    # q7's forward runs in every step and, with figures, in its figure_data (the
+    # sample), so the probe sees the sandbox from start to end.
+    student = make_submission(tmp_path / "student", {"gpt_model.py": PLOTTING_PROBE})
+    process, _ = run_autograder("-q", "q7", "--student-dir", str(student), "--no-graphics",
                                 *flags, cwd=tmp_path)
     assert "plotting loaded in the sandbox: False" in process.stdout, process.stdout
     assert "plotting loaded in the sandbox: True" not in process.stdout
-    assert (tmp_path / "plots" / "q1.png").is_file() == bool(flags)
+    assert ("generating a sample for the figure" in process.stdout) == bool(flags)
+    assert (tmp_path / "plots" / "q7.png").is_file() == bool(flags)
 
 
 def test_gradescope_run_embeds_figures_only_when_asked(tmp_path):
