@@ -133,14 +133,23 @@ class Custom_Dataset(Dataset):
         self._after_reading(len(rows))
         return [{"x": x, "label": y} for x, y in zip(xs, ys)]
 
-    # Items read so far, by __getitem__ and __getitems__; the autograder shows the
-    # epochs it makes while a question trains.
+    # Items read so far, over every pass (a class default, so that subclasses that
+    # skip __init__ count too): the autograder shows the epochs while a question
+    # trains, and validation_history places each validation accuracy at its epoch.
     items_read = 0
 
     def _after_reading(self, count: int) -> None:
         self.items_read += count
         if self.monitor is not None:
             self.monitor.update(self)
+
+    def _remember_validation(self, accuracy: float) -> float:
+        """Append ``(epochs read, accuracy)`` to ``self.validation_history`` and
+        return ``accuracy`` unchanged. The autograder draws this history (accuracy
+        against epochs) when it saves figures; nothing else reads it."""
+        history = self.__dict__.setdefault("validation_history", [])
+        history.append((self.items_read / max(len(self), 1), float(accuracy)))
+        return accuracy
 
     def get_validation_accuracy(self) -> float:
         raise NotImplementedError(
@@ -206,7 +215,8 @@ class DigitClassificationDataset(Custom_Dataset):
             MNIST's test set.
         dev_labels, test_labels: (5000,) int64 digits.
 
-    ``get_validation_accuracy()`` scores ``self.model`` on the dev half. The test
+    ``get_validation_accuracy()`` scores ``self.model`` on the dev half (and keeps
+    each value, with the epochs read before it, in ``validation_history``). The test
     half is what the autograder scores.
     """
 
@@ -222,8 +232,9 @@ class DigitClassificationDataset(Custom_Dataset):
         self.model = model
 
     def get_validation_accuracy(self) -> float:
-        return _accuracy(self.model, torch.from_numpy(self.dev_images), self.dev_labels,
-                         type(self.model).__name__)
+        return self._remember_validation(_accuracy(
+            self.model, torch.from_numpy(self.dev_images), self.dev_labels,
+            type(self.model).__name__))
 
 
 class DigitClassificationDataset2(DigitClassificationDataset):
@@ -366,7 +377,7 @@ class LanguageIDDataset(Custom_Dataset):
 
     def get_validation_accuracy(self) -> float:
         """Accuracy on the dev words, measured as ``accuracy`` explains."""
-        return self.accuracy("dev")
+        return self._remember_validation(self.accuracy("dev"))
 
 
 def watch(dataset, refresh_per_second: float = 4.0, save_to=None) -> bool:

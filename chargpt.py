@@ -4,6 +4,7 @@
     python chargpt.py --iterations 500       # a shorter run
     python chargpt.py --input my_text.txt --prompt "Once upon a time"
     python chargpt.py --dry-run              # a few seconds: checks that everything runs
+    python chargpt.py --plot loss.png        # also save the loss curve as a picture
 
 Fill in ``Transformer_Block.forward`` and ``Character_GPT.forward`` in gpt_model.py
 (and ``AttentionBlock.forward`` in models.py, question 6) first. Every
@@ -78,7 +79,12 @@ def parse_args(argv=None, default_input: Path = DEFAULT_INPUT) -> argparse.Names
                         help="cpu, cuda, mps, or auto: a GPU if one is available (default)")
     parser.add_argument("--dry-run", action="store_true",
                         help="train a tiny model for a few steps, to check that everything runs")
+    parser.add_argument("--plot", type=Path, metavar="FILE",
+                        help="save the training loss curve as a PNG picture in FILE "
+                             "(needs matplotlib; no display needed)")
     args = parser.parse_args(argv)
+    if args.plot is not None and not args.plot.resolve().parent.is_dir():
+        parser.error(f"--plot {args.plot}: the folder {args.plot.resolve().parent} does not exist")
     if args.dry_run:
         args.iterations = min(args.iterations, 20)
         args.layers, args.width, args.block_size = 1, 32, min(args.block_size, 16)
@@ -155,8 +161,11 @@ def generate_text(model, vocab: Vocabulary, prompt: str, length: int, device) ->
     return vocab.decode(generated)
 
 
-def train(model, data: torch.Tensor, vocab: Vocabulary, args, device) -> float:
-    """Train for args.iterations steps; return the last logged average loss."""
+def train(model, data: torch.Tensor, vocab: Vocabulary, args, device,
+          losses: list | None = None) -> float:
+    """Train for args.iterations steps; return the last logged average loss.
+    Each iteration's loss is appended to ``losses`` (if given) as it comes, so an
+    interrupted run keeps the losses so far."""
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     windows = data.unfold(0, args.block_size + 1, 1)          # (N - T, T + 1), a view
     generator = torch.Generator().manual_seed(args.seed)
@@ -169,6 +178,8 @@ def train(model, data: torch.Tensor, vocab: Vocabulary, args, device) -> float:
         loss.backward()
         optimizer.step()
         running, count = running + loss.item(), count + 1
+        if losses is not None:
+            losses.append(loss.item())
 
         if iteration % args.log_every == 0 or iteration == args.iterations:
             average, elapsed = running / count, time.perf_counter() - started
@@ -179,6 +190,31 @@ def train(model, data: torch.Tensor, vocab: Vocabulary, args, device) -> float:
             text = generate_text(model, vocab, args.prompt, args.sample_length, device)
             print(f"--- sample after {iteration} iterations ---\n{text}\n---", flush=True)
     return average
+
+
+def plot_losses(losses: list, path: Path, log_every: int, title: str) -> None:
+    """Write the loss of every iteration, and its average over each block of
+    ``log_every`` iterations (the numbers printed while training), as a PNG."""
+    # Imported here: only --plot needs matplotlib, and no window is opened.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    blocks = [losses[start:start + log_every] for start in range(0, len(losses), log_every)]
+    ends = [min(log_every * (number + 1), len(losses)) for number in range(len(blocks))]
+    averages = [sum(block) / len(block) for block in blocks]
+    figure = Figure(figsize=(7.5, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    # Okabe-Ito sky blue and blue: colours colour-blind readers tell apart.
+    ax.plot(range(1, len(losses) + 1), losses, color="#56B4E9", lw=0.8,
+            label="loss of each iteration")
+    ax.plot(ends, averages, "-o", color="#0072B2", lw=2, ms=3,
+            label=f"average over {log_every} iterations (as printed)")
+    ax.set(xlabel="iteration", ylabel="cross-entropy loss (nats per character)",
+           title=f"{title}: average loss {averages[-1]:.3f} after {len(losses)} iterations")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right")
+    figure.savefig(path, format="png")
 
 
 def main(argv=None) -> int:
@@ -209,11 +245,19 @@ def main(argv=None) -> int:
     parameters = sum(p.numel() for p in model.parameters())
     print(f"{len(text):,} characters, vocabulary of {len(vocab)}; model with "
           f"{parameters:,} parameters on {device}; {args.iterations} iterations", flush=True)
+    losses = []
     try:
-        train(model, vocab.encode(text), vocab, args, device)
+        train(model, vocab.encode(text), vocab, args, device, losses)
     except KeyboardInterrupt:
         print("\nstopped; one last sample:")
         print(generate_text(model, vocab, args.prompt, args.sample_length, device))
+    if args.plot is not None and losses:
+        try:
+            plot_losses(losses, args.plot, args.log_every, f"Character GPT on {args.input.name}")
+        except (ImportError, OSError) as error:
+            print(f"chargpt.py: cannot write --plot {args.plot}: {error}", file=sys.stderr)
+            return 2
+        print(f"loss curve saved to {args.plot}")
     return 0
 
 

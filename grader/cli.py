@@ -49,8 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="fail questions whose files import anything the skeleton does not "
                              "(default: only warn)")
     parser.add_argument("--save-plots", type=Path, metavar="DIR",
-                        help="save a picture of each trained model to DIR/qN.png (works "
-                             "without a display)")
+                        help="save pictures of each trained model in DIR (DIR/qN.png and "
+                             "more, listed in the README), drawn after each question is "
+                             "scored; works without a display")
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME, which cannot read "
                              "the test labels or change the grader (takes effect only when the "
@@ -156,6 +157,10 @@ def _grade(args, settings, data, reporter, notes, isolation) -> int:
         return 130
     reporter.summary(results)
     seconds = time.monotonic() - started
+    if settings.plots_dir:   # printed only: a Gradescope run's folder means nothing to students
+        names = [Path(path).name for result in results for path in result.figures]
+        print(f"Figures saved in {settings.plots_dir}: {', '.join(names)}" if names
+              else f"No figures were saved in {settings.plots_dir} (no question got far enough)")
 
     if args.json:
         write_json(args.json, results, args.seed, student_dir, seconds)

@@ -15,12 +15,16 @@ included, grades a copy of them with ``autograder.py --gradescope-output``, and
 writes ``/autograder/results/results.json`` once, whatever happens: when the
 autograder itself fails, a score of 0 that says it was our failure.
 
+The run saves each question's figures to a temporary folder (``--save-plots``) and
+embeds the key one in the results, so students see their trained model beside the
+score; results.json stays under 1 MB (grader/html_figures.py).
+
 Environment variables, for tests and for instructors who grade a subset:
 ``AUTOGRADER_ROOT`` (default ``/autograder``), ``AUTOGRADER_PYTHON`` (the Python
-``run_autograder`` uses; default the venv's) and ``GRADER_QUESTIONS`` (e.g.
-``q1,q6``: grade only these, passed to autograder.py as ``-q``) and
-``GRADER_SANDBOX_USER`` (the user student code runs as; default ``student`` when run
-as root, empty for none).
+``run_autograder`` uses; default the venv's), ``GRADER_QUESTIONS`` (e.g.
+``q1,q6``: grade only these, passed to autograder.py as ``-q``), ``GRADER_FIGURES``
+(``0``: no figures, plain-text results) and ``GRADER_SANDBOX_USER`` (the user student
+code runs as; default ``student`` when run as root, empty for none).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import time
 from pathlib import Path
 
 from grader import isolation
+from grader.html_figures import RESULTS_LIMIT, document_size, strip_images
 from grader.submissions import find_student_files
 from grader.table import QUESTIONS
 from grader.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
@@ -61,6 +66,7 @@ OUTPUT_TAIL = 3000  # characters of the autograder's output kept in a failure re
 QUESTIONS_VARIABLE = "GRADER_QUESTIONS"
 SANDBOX_USER_VARIABLE = "GRADER_SANDBOX_USER"
 DEFAULT_SANDBOX_USER = "student"   # created by setup.sh
+FIGURES_VARIABLE = "GRADER_FIGURES"
 
 SETUP_SH = f"""\
 #!/usr/bin/env bash
@@ -237,9 +243,11 @@ def sandbox_user() -> str:
     return DEFAULT_SANDBOX_USER
 
 
-def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "") -> dict:
+def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "",
+          figures: bool = True) -> dict:
     """Grade the submission in ``root/submission`` with ``source/autograder.py``; return
-    the results to write (the autograder's own, or a failure report)."""
+    the results to write (the autograder's own, or a failure report). With
+    ``figures``, each question's key figure is embedded in its results."""
     started = time.monotonic()
     header = []
     names = submitter_names(root)
@@ -267,6 +275,8 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "") -> dict:
         user = sandbox_user()
         if user:
             command += ["--sandbox-user", user]
+        if figures:   # drawn by the judge after scoring, into this temporary folder
+            command += ["--save-plots", str(Path(workdir, "figures"))]
         status, output = _run_autograder(command, source, RUN_TIMEOUT)
         print(output, end="")  # Gradescope shows this to staff only
         results, problem = _valid_results(results_file)
@@ -289,6 +299,10 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "") -> dict:
 
 
 def write_results(path: Path, results: dict) -> None:
+    """Write results.json atomically; pictures are dropped if, with the header
+    added here, it would exceed Gradescope's size limit."""
+    if document_size(results) > RESULTS_LIMIT:
+        strip_images(results)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -299,7 +313,8 @@ def run(root: Path) -> int:
     """Grade ``root/submission`` and write ``root/results/results.json``; always 0."""
     started = time.monotonic()
     try:
-        results = grade(root, questions=os.environ.get(QUESTIONS_VARIABLE, "").strip())
+        results = grade(root, questions=os.environ.get(QUESTIONS_VARIABLE, "").strip(),
+                        figures=os.environ.get(FIGURES_VARIABLE, "1").strip() != "0")
     except Exception as error:  # a bug of ours: still tell the student it is not theirs
         import traceback
         trace = traceback.format_exc()

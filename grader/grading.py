@@ -122,8 +122,24 @@ class Grader:
             checks = tuple(_as_error(c, fault) if c.status == FAILED else c for c in checks)
         if restored:
             checks = tuple(_staff_files_restored(c, restored) for c in checks)
+        figures, figure_notes = self._figures(question, outcome, probes)
         return QuestionResult(question, checks, time.monotonic() - started,
-                              outcome.output.kept, outcome.output.total_bytes, notes, imports)
+                              outcome.output.kept, outcome.output.total_bytes,
+                              notes + figure_notes, imports, figures)
+
+    def _figures(self, question: Question, outcome, probes) -> tuple[tuple[str, ...],
+                                                                     tuple[str, ...]]:
+        """With --save-plots: draw the question's figures (after scoring, from what
+        the sandbox sent back); return their paths and a note per failure."""
+        if self.settings.plots_dir is None:
+            return (), ()
+        try:   # matplotlib is imported here only: grading without figures never loads it
+            from grader.question_figures import draw_question_figures
+            saved = draw_question_figures(question, outcome, probes.public, probes.secret,
+                                          self.data, self.settings.plots_dir)
+        except Exception as error:  # noqa: BLE001 - figures must never cost points
+            return (), (f"no figures were drawn ({type(error).__name__}: {error})",)
+        return tuple(str(path) for path in saved.paths), saved.notes
 
     def _verdict(self, definition, question: Question, check, outcome, probes) -> CheckResult:
         verdict = definition.verdicts[check.key]
@@ -141,7 +157,8 @@ class Grader:
                 "settings": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
-                "plots_dir": str(settings.plots_dir) if settings.plots_dir else None,
+                # figure_data runs only when the judge will draw figures from it.
+                "figures": settings.plots_dir is not None,
                 "memory_mb": settings.memory_mb, "threads": sandbox_threads(question, settings),
                 "sanity_seconds": LIMITS.sanity_step_seconds * settings.time_limit_scale}
 

@@ -45,7 +45,6 @@ from grader.staff_files import ROOT_FILES, StaffFiles
 
 CODE_FOLDERS = ("grader",)
 STUDENT_FILE_LIMIT = 2 * 2**20     # bytes: a student .py file larger than this is not copied
-PLOT_LIMIT = 20 * 2**20            # bytes: a saved picture larger than this is not kept
 BLANK_DIGIT = 255                  # no digit: what the public copy has for hidden labels
 BLANK_LANGUAGE = -1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -138,7 +137,6 @@ class PreparedJob:
     """Where and how one question's sandbox runs under the sandbox user."""
     project_root: Path      # the public code tree
     student_dir: Path       # the copy of the student's files
-    plots_dir: Path | None  # where the sandbox may save pictures
     env: dict
     popen: dict
 
@@ -225,7 +223,7 @@ class Isolation:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def prepare(self, job_dir: Path, student_dir: Path, want_plots: bool) -> PreparedJob:
+    def prepare(self, job_dir: Path, student_dir: Path) -> PreparedJob:
         """Copy the student's files into ``job_dir`` and say how to start the sandbox."""
         copy = job_dir / "student"
         copy.mkdir()
@@ -233,12 +231,9 @@ class Isolation:
             if (path.name not in ROOT_FILES and not path.is_symlink() and path.is_file()
                     and path.stat().st_size <= STUDENT_FILE_LIMIT):
                 shutil.copyfile(path, copy / path.name)
-        plots = job_dir / "plots" if want_plots else None
-        if plots:
-            plots.mkdir()
-        for path in (copy, *copy.iterdir(), *([plots] if plots else [])):
+        for path in (copy, *copy.iterdir()):
             os.chown(path, self.user.uid, self.user.gid)
-        return PreparedJob(self.code, copy, plots, self._env(job_dir), self._popen())
+        return PreparedJob(self.code, copy, self._env(job_dir), self._popen())
 
     def _env(self, home: Path) -> dict:
         return {"HOME": str(home), "USER": self.user.name, "LOGNAME": self.user.name,
@@ -247,16 +242,6 @@ class Isolation:
     def _popen(self) -> dict:
         return {"user": self.user.uid, "group": self.user.gid, "extra_groups": [],
                 "umask": 0o077}
-
-    @staticmethod
-    def keep_plots(prepared: PreparedJob, target: Path | None) -> None:
-        """Copy the pictures the sandbox saved to ``target`` (regular files only)."""
-        if prepared.plots_dir is None or target is None:
-            return
-        for path in prepared.plots_dir.glob("*.png"):
-            info = path.lstat()
-            if stat.S_ISREG(info.st_mode) and info.st_size <= PLOT_LIMIT:
-                shutil.copyfile(path, target / path.name)
 
     def end_strays(self) -> int:
         """Kill processes of the user that were detached from a sandbox and came back

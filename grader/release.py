@@ -84,8 +84,10 @@ or, in this folder, `pip install -e .` (any torch 2.x works).
 python autograder.py                        # all questions
 python autograder.py -q q3                  # one question (-q q1,q2 for several)
 python autograder.py --no-graphics --mute   # no live plots; hide your prints
+python autograder.py --save-plots plots     # pictures of your trained models in plots/
 python autograder.py --check-dependencies   # numpy, matplotlib and torch work?
 python chargpt.py                           # question 7: train the GPT on Shakespeare
+python chargpt.py --plot loss.png           # ... and save its loss curve
 ```
 
 Each question runs your code in a separate process, so a crash or an endless loop

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from grader.html_figures import EMBED_BUDGET, embed_figures
 from grader.results import PASSED, QuestionResult, format_points
 from grader.table import Question
 
@@ -135,6 +136,7 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
         "questions": {r.question.id: {"points": r.points, "max": r.max_points,
                                       "seconds": round(r.seconds, 2),
                                       "warnings": list(r.warnings),
+                                      "figures": [Path(f).name for f in r.figures],
                                       "output_bytes": r.output_bytes}
                       for r in results},
         "tests": tests,
@@ -143,9 +145,13 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
 
 
 def write_gradescope(path: Path, results: list[QuestionResult], text: str,
-                     seconds: float) -> None:
-    """Gradescope's results.json: a total, the run's text, and one test per check."""
-    tests, number = [], 0
+                     seconds: float, size_limit: int = EMBED_BUDGET) -> None:
+    """Gradescope's results.json: a total, the run's text, and one test per check.
+
+    When figures were saved (--save-plots), the last check of each question shows
+    the question's key figure: that test's output becomes HTML with the picture
+    inline, and the file stays under ``size_limit`` bytes (grader/html_figures.py)."""
+    tests, number, pictures = [], 0, []
     for result in results:
         for index, check in enumerate(result.checks, start=1):
             number += 1
@@ -158,8 +164,12 @@ def write_gradescope(path: Path, results: list[QuestionResult], text: str,
                           "score": check.points, "max_score": check.max_points,
                           "status": "passed" if check.status == PASSED else "failed",
                           "output": output})
+            if index == len(result.checks) and result.figures:
+                pictures.append((tests[-1], f"{result.question.id}: {result.question.title}",
+                                 Path(result.figures[0])))
     document = {"score": sum(r.points for r in results), "execution_time": round(seconds),
                 "output": text, "tests": tests}
+    embed_figures(document, pictures, size_limit)
     atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 

@@ -57,6 +57,8 @@ class QuestionResult:
     # Imports the skeleton does not have, in this question's files: printed once at
     # the start of a run, kept per question in JSON and Gradescope output.
     import_warnings: tuple[str, ...] = ()
+    # Figures saved with --save-plots (file paths), the key figure (qN.png) first.
+    figures: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ class SandboxOutcome:
     stopped: str | None = None            # 'timeout' or 'memory' when the judge killed it
     exit_called: dict | None = None
     sandbox_error: dict | None = None
+    figures_problem: str | None = None    # why figure_data recorded nothing (figures only)
     fault: str = ""
     output: CapturedOutput = field(default_factory=CapturedOutput)
     progress: dict = field(default_factory=dict)   # the sandbox's last progress report
@@ -162,13 +163,11 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         prefix="grader-job-")
     with folder as tmp:
         job_dir = Path(tmp)
-        prepared, popen_options, env_options = None, {}, {}
-        plots_target = Path(job["plots_dir"]) if job["plots_dir"] else None
+        popen_options, env_options = {}, {}
         if isolation is not None:
-            prepared = isolation.prepare(job_dir, student_dir, want_plots=bool(job["plots_dir"]))
+            prepared = isolation.prepare(job_dir, student_dir)
             project_root, student_dir = prepared.project_root, prepared.student_dir
-            job = dict(job, project_root=str(project_root), student_dir=str(student_dir),
-                       plots_dir=str(prepared.plots_dir) if prepared.plots_dir else None)
+            job = dict(job, project_root=str(project_root), student_dir=str(student_dir))
             popen_options, env_options = prepared.popen, prepared.env
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
         # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
@@ -206,8 +205,6 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         outcome.returncode = process.returncode
         outcome.output = pump.captured()
         _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
-        if prepared is not None:
-            Isolation.keep_plots(prepared, plots_target)
     return outcome
 
 
@@ -303,6 +300,8 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -
             outcome.exit_called = event["exit_called"]
         elif "sandbox_error" in event and isinstance(event["sandbox_error"], dict):
             outcome.sandbox_error = event["sandbox_error"]
+        elif "figures_problem" in event:
+            outcome.figures_problem = str(event["figures_problem"])[:300]
         elif event.get("finished") is True:
             outcome.finished = True
     for path in job_dir.glob("*.npy"):

@@ -13,6 +13,10 @@ the order the module declares them.
 Everything the judge learns comes back as files in JOB_DIR: ``events.jsonl`` (one
 JSON object per step started or finished) and ``<step>.<name>.npy`` arrays. The
 judge treats both as untrusted input: it recomputes every score itself.
+
+When figures are saved (``--save-plots``), the question's optional ``figure_data``
+function runs after every step and sends ``figures.<name>.npy`` arrays; the judge
+draws from them. Nothing here imports a plotting library for that.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ BOOTSTRAP = (
     "import sys; sys.path[0] = {root!r}; "
     "from grader.sandbox import main; main(sys.argv[1])"
 )
+
+
+FIGURES_STEP = "figures"   # the name figure_data's arrays are saved under
 
 
 class StepTimeout(BaseException):
@@ -84,6 +91,10 @@ class SandboxContext:
         self.settings = {}        # the table's settings the running step declared
         self._channel = channel
         self._step_count = 0
+        # Figures: only when the judge will draw them; ``kept`` holds what steps
+        # left for the question's figure_data function (the trained model...).
+        self.figures = bool(job.get("figures"))
+        self.kept: dict = {}
 
     # -- student code -----------------------------------------------------------
     def student(self, name: str, *, optional: tuple[str, ...] = ()):
@@ -164,16 +175,35 @@ class SandboxContext:
             self.unwatch(dataset)
             record["training"] = observer.summary()
 
+    # -- figures ----------------------------------------------------------------
+    def keep(self, **objects) -> None:
+        """Keep objects (a trained model, its dataset) for the question's
+        figure_data function; does nothing unless figures are being saved."""
+        if self.figures:
+            self.kept.update(objects)
+
+    def run_figure_data(self, body, budget: float | None) -> None:
+        """Run ``body(record)`` after every step; its arrays come back as
+        ``figures.<name>``. The scored steps' results are already written, so
+        whatever happens here (an exception, a run past ``budget``) costs only
+        figures: it is reported as one ``figures_problem`` event."""
+        record = _StepRecord(self._channel, FIGURES_STEP)
+        try:
+            with _time_budget(budget):
+                body(record)
+        except BaseException as error:  # noqa: B036 - figures must never cost points
+            reason = f"took longer than {budget:g} s" if isinstance(error, StepTimeout) \
+                else f"{type(error).__name__}: {error}"
+            self._channel.event(figures_problem=reason[:300])
+
     def watch(self, dataset) -> None:
-        """Start the live plot for ``dataset`` if the user asked for graphics."""
-        if not (self.job["graphics"] or self.job["plots_dir"]):
+        """Start the live plot window for ``dataset`` if the user asked for
+        graphics (saved figures are drawn by the judge, not here)."""
+        if not self.job["graphics"]:
             return
         import backend
-        save_to = None
-        if self.job["plots_dir"]:
-            save_to = str(Path(self.job["plots_dir"]) / f"{self.question}.png")
         try:
-            backend.watch(dataset, save_to=save_to)
+            backend.watch(dataset)
         except Exception:  # a broken display must not cost points
             dataset.monitor = None
 
@@ -283,6 +313,9 @@ def main(job_dir: str) -> None:
                              budget=job["sanity_seconds"] if step.budgeted else None)
     except BaseException as error:  # noqa: B036 - report, never hang or crash silently
         channel.event(sandbox_error=describe_exception(error, modules.files))
+    if context.figures and definition.figure_data is not None:
+        context.run_figure_data(lambda record: definition.figure_data(context, record),
+                                budget=job["sanity_seconds"])
     channel.event(finished=True)
     sys.stdout.flush()
     sys.stderr.flush()

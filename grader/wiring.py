@@ -15,6 +15,13 @@ convention named ``QUESTION``, and tags its functions with it:
     @QUESTION.verdict("sanity", reads=("max_mse",))
     def judge_sanity(v) -> CheckResult: ...                   # judge: scores one check
 
+    @QUESTION.figure_data_step()
+    def figure_data(ctx, record): ...                         # sandbox, only for figures
+
+A ``figure_data`` function is optional: the sandbox runs it after every step, and
+only when figures are being saved (``--save-plots``), to record the few arrays the
+judge's figures need beyond what the checks record (grader/question_figures.py).
+
 Steps and verdicts are matched to the table's ``Check`` rows by key. ``mismatches``
 lists every way a module and its table row disagree (a check without a step or a
 verdict, a step or verdict without a check, steps listed in another order than the
@@ -67,6 +74,7 @@ class Definition:
         self.probe_reads: tuple[str, ...] = ()
         self.steps: dict[str, Step] = {}
         self.verdicts: dict[str, Verdict] = {}
+        self.figure_data: Callable | None = None   # body(ctx, record), in the sandbox
 
     def probes(self, *, reads: tuple[str, ...] = ()):
         def tag(function):
@@ -87,6 +95,17 @@ class Definition:
             if key in self.verdicts:
                 raise ValueError(f"verdict {key!r} is declared twice")
             self.verdicts[key] = Verdict(key, function, tuple(reads))
+            return function
+        return tag
+
+    def figure_data_step(self):
+        """Tag the function that records arrays for the judge's figures. It runs
+        after every step, only when figures are saved, and nothing it does (or
+        fails to do) can change a score."""
+        def tag(function):
+            if self.figure_data is not None:
+                raise ValueError("figure_data is declared twice")
+            self.figure_data = function
             return function
         return tag
 

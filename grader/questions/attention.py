@@ -11,11 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from grader.questions.common import expect_shape, expect_tensor, forward_method
+from grader.questions.figure_data import observing, random_state_preserved
 from grader.student_code import StepFailure
 from grader.wiring import Definition, Probes
 
 QUESTION = Definition()
 CONFIGS = 6
+# The figure's short sequence: AttentionBlock(FIGURE_LAYER_SIZE, FIGURE_LENGTH) on one
+# fixed sequence of FIGURE_LENGTH positions. Fewer positions than features, so the
+# judge can recover the block's weights from its output (see question_figures.py).
+FIGURE_LAYER_SIZE, FIGURE_LENGTH, FIGURE_SEED = 16, 8, 0
 LAYERS = ("q_layer", "k_layer", "v_layer")
 SAME_SHAPE = " (the same shape as the input)"
 # The course's grader compared outputs with broadcasting, so a forward that leaves out
@@ -80,6 +85,35 @@ def attention(ctx, record):
         if tuple(output.shape) != (1, *x.shape):   # the judge looks at that one (see below)
             expect_shape(output, x.shape, label, SAME_SHAPE)
         record.save(f"{index}_output", output.detach().double().numpy())
+
+
+def figure_input() -> np.ndarray:
+    """The fixed (1, FIGURE_LENGTH, FIGURE_LAYER_SIZE) sequence of the figure."""
+    rng = np.random.default_rng(FIGURE_SEED)
+    return rng.standard_normal((1, FIGURE_LENGTH, FIGURE_LAYER_SIZE)).astype(np.float32)
+
+
+@QUESTION.figure_data_step()
+def figure_data(ctx, record):
+    """A fresh block (seeded, so the same on every run) on the figure's sequence:
+    its layers' weights and its output, from which the judge recovers the
+    attention weights the block used."""
+    import torch
+    block_class = ctx.lookup(ctx.student("models"), "AttentionBlock")
+    x = figure_input()
+    with random_state_preserved(seed=FIGURE_SEED):
+        block = block_class(FIGURE_LAYER_SIZE, FIGURE_LENGTH)
+        with observing(block):
+            output = block(torch.from_numpy(x))
+    if not torch.is_tensor(output) or output.numel() != x.size:
+        return
+    for name in LAYERS:
+        layer = getattr(block, name)
+        record.save(f"{name}_weight", layer.weight.detach().double().numpy())
+        bias = layer.bias if torch.is_tensor(getattr(layer, "bias", None)) \
+            else torch.zeros(FIGURE_LAYER_SIZE)
+        record.save(f"{name}_bias", bias.detach().double().numpy())
+    record.save("output", output.detach().double().reshape(x.shape).numpy())
 
 
 # -------------------------------------------------------------------- judge side

@@ -18,6 +18,7 @@ import numpy as np
 from grader import splits
 from grader.questions.common import (accuracy_hints, accuracy_verdict, expect_tensor,
                                      measure_accuracy)
+from grader.questions.figure_data import save_validation_history, small_kernels
 from grader.questions.digits import (mnist_test_probes, train_and_predict,
                                      training_digit_probes)
 from grader.results import CheckResult
@@ -129,6 +130,17 @@ def train(ctx, record):
                       train_name="train_digitconvolution",
                       dataset_options={"held_out": _held_out(ctx.settings)},
                       also_predict=("training_images",))
+
+
+@QUESTION.figure_data_step()
+def figure_data(ctx, record):
+    """The learned kernel(s) (the judge convolves a digit with the first), and
+    the validation accuracies the student's code asked for."""
+    save_validation_history(record, ctx.kept.get("dataset"))
+    model = ctx.kept.get("model")
+    kernels = small_kernels(model) if model is not None else None
+    if kernels is not None:
+        record.save("kernels", kernels)
 
 
 # -------------------------------------------------------------------- judge side

@@ -13,6 +13,7 @@ from grader import splits
 from grader.questions.common import (Withheld, build_model_and_dataset, loss_sanity,
                                      predict_in_chunks, sanity_verdict, test_accuracy_verdict,
                                      train_watched)
+from grader.questions.figure_data import first_layer_weight, save_validation_history
 from grader.wiring import Definition, Probes
 
 QUESTION = Definition()
@@ -57,6 +58,7 @@ def train_and_predict(ctx, record, *, model_name: str, dataset_name: str, train_
     and save scores for the judge's images (``images`` as ``logits``, and each probe
     ``<name>_images`` in ``also_predict`` as ``<name>_logits``)."""
     model, dataset = build_model_and_dataset(ctx, model_name, dataset_name, dataset_options)
+    ctx.keep(model=model, dataset=dataset)
     dataset.test_labels = Withheld("test_labels")
     train_watched(ctx, record, model, dataset, train_name)
     for probe in ("images", *also_predict):
@@ -78,6 +80,18 @@ def sanity(ctx, record):
 def train(ctx, record):
     train_and_predict(ctx, record, model_name=MODEL, dataset_name=DATASET,
                       train_name="train_digitclassifier")
+
+
+@QUESTION.figure_data_step()
+def figure_data(ctx, record):
+    """The validation accuracies the student's code asked for, and the first
+    layer's weights when it is a Linear(784, k) (drawn as 28x28 templates)."""
+    save_validation_history(record, ctx.kept.get("dataset"))
+    model = ctx.kept.get("model")
+    first_layer = first_layer_weight(model, 28 * 28) if model is not None else None
+    if first_layer is not None:
+        record.save("first_layer", first_layer[0])
+        record.save("first_layer_units", np.array(first_layer[1]))
 
 
 # -------------------------------------------------------------------- judge side

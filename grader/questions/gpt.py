@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.questions.common import expect_shape, expect_tensor, forward_method
+from grader.questions.figure_data import observing, random_state_preserved
 from grader.student_code import StepFailure
 from grader.wiring import Definition, Probes
 
@@ -17,6 +18,9 @@ QUESTION = Definition()
 TEXT = "to be, or not to be, that is the question. "
 SIZES = ("block_size", "n_embd", "n_layer")
 LABEL = "gpt_model.Character_GPT"
+# The figure's sample: generated after the 'learns' training, from the first
+# SAMPLE_PROMPT characters of the text, sampled with a fixed seed.
+SAMPLE_PROMPT, SAMPLE_LENGTH, SAMPLE_SEED = 8, 60, 0
 
 
 @QUESTION.probes(reads=("block_size",))
@@ -75,6 +79,7 @@ def causal(ctx, record):
 def learns(ctx, record):
     import torch
     model = _build(ctx)
+    ctx.keep(model=model)
     _run(ctx, model, ctx.probes["first"])                              # forward works at all
     parameters = list(model.parameters())
     if not parameters:
@@ -98,6 +103,20 @@ def learns(ctx, record):
         optimizer.step()
         losses.append(float(loss.detach().reshape(-1)[0]))
     record["losses"] = losses
+
+
+@QUESTION.figure_data_step()
+def figure_data(ctx, record):
+    """A sample the trained model generates (token ids, prompt included)."""
+    import torch
+    model = ctx.kept.get("model")
+    if model is None or not callable(getattr(model, "generate", None)):
+        return
+    prompt = torch.from_numpy(ctx.probes["corpus"][None, :SAMPLE_PROMPT])   # (1, prompt)
+    with random_state_preserved(seed=SAMPLE_SEED), observing(model):
+        tokens = model.generate(prompt, SAMPLE_LENGTH)                      # (1, prompt + n)
+    if torch.is_tensor(tokens) and tokens.dim() == 2:
+        record.save("sample", tokens[0].detach().cpu().numpy().astype(np.int64))
 
 
 # -------------------------------------------------------------------- judge side

@@ -15,6 +15,7 @@ from grader.questions.common import (Withheld, accuracy_hints, accuracy_verdict,
                                      build_model_and_dataset,
                                      expect_shape, expect_tensor, forward_method, loss_sanity,
                                      measure_accuracy, sanity_verdict, train_watched)
+from grader.questions.figure_data import save_validation_history
 from grader.results import CheckResult
 from grader.wiring import Definition, Probes
 
@@ -60,6 +61,7 @@ def sanity(ctx, record):
 def train(ctx, record):
     import torch
     model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
+    ctx.keep(dataset=dataset)
     dataset.test_y = Withheld("test_y")
     train_watched(ctx, record, model, dataset, "train_languageid", note_inputs=True)
 
@@ -80,6 +82,12 @@ def train(ctx, record):
                              " (one score per language for each word)")
                 logits[start:end] = output.float().cpu().numpy()
         record.save(name, logits)
+
+
+@QUESTION.figure_data_step()
+def figure_data(ctx, record):
+    """The validation accuracies the student's code asked for."""
+    save_validation_history(record, ctx.kept.get("dataset"))
 
 
 # -------------------------------------------------------------------- judge side
