@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader import bulk
 from grader.gradescope import add_gradescope_bundle
+from grader.table import COURSES, DEFAULT_COURSE
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 
@@ -24,7 +25,7 @@ def run_release(args: argparse.Namespace) -> int:
     from grader import release
 
     try:
-        output = release.build_release(args.output, force=args.force)
+        output = release.build_release(args.output, force=args.force, course=args.course)
     except release.ReleaseError as error:
         print(f"grader release: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -40,6 +41,11 @@ def add_release(commands) -> None:
     parser.add_argument("output", type=Path, metavar="OUT.zip", help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite OUT.zip if it already exists")
+    parser.add_argument("--course", choices=list(COURSES), default=DEFAULT_COURSE,
+                        metavar="VERSION",
+                        help="which course version's skeleton to ship (default: "
+                             f"{DEFAULT_COURSE}): " + "; ".join(
+                                 f"{name}: {version.summary}" for name, version in COURSES.items()))
     parser.set_defaults(run=run_release, command="release")
 
 

@@ -38,7 +38,8 @@ from grader import isolation
 from grader.judge_data import DataProblem, JudgeData
 from grader.report import atomic_write
 from grader.submissions import NO_FILES, OK, Submission, SubmissionsError, discover
-from grader.table import LIMITS, QUESTIONS, QUESTIONS_BY_ID
+from grader.table import (COURSES, DEFAULT_COURSE, LIMITS, QUESTIONS, QUESTIONS_BY_ID,
+                          course_questions)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STAFF_ROOT_FILES = ("autograder.py", "backend.py", "chargpt.py")
@@ -191,10 +192,20 @@ def load_records(out: Path) -> list[dict]:
     return sorted(records, key=lambda record: record.get("id", ""))
 
 
+def records_course(records: list[dict]) -> str:
+    """The course version of the table: --course if given, else the one most
+    submissions were recognised as (each row names its own)."""
+    named = [record.get("course") or ((record.get("result") or {}).get("course"))
+             for record in records]
+    named = [name for name in named if name in COURSES]
+    return max(set(named), key=named.count) if named else DEFAULT_COURSE
+
+
 def graded_questions(records: list[dict]) -> list:
     """The questions these records were graded on (all unless -q chose some)."""
+    questions = course_questions(records_course(records))
     chosen = {q for record in records for q in record.get("questions") or ()}
-    return [q for q in QUESTIONS if q.id in chosen] if chosen else list(QUESTIONS)
+    return [q for q in questions if q.id in chosen] if chosen else list(questions)
 
 
 def csv_text(records: list[dict]) -> str:
@@ -203,12 +214,14 @@ def csv_text(records: list[dict]) -> str:
     questions = graded_questions(records)
     ids = [question.id for question in questions]
     header = ["id", "name", "email", "sid", *ids, "total", "status", "seconds", "seed",
-              "grader_version"]
+              "grader_version", "course"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
+    # Extra credit is counted in a student's total, not in the total possible.
     writer.writerow(["points possible", "", "", "", *[_number(q.points) for q in questions],
-                     _number(sum(q.points for q in questions)), "", "", "", ""])
+                     _number(sum(q.points for q in questions if not q.extra_credit)),
+                     "", "", "", "", records_course(records)])
     for record in records:
         result = record.get("result") if record.get("status") == GRADED else None
         questions = (result or {}).get("questions", {})
@@ -221,7 +234,8 @@ def csv_text(records: list[dict]) -> str:
             writer.writerow([record.get("id", ""), person.get("name", ""),
                              person.get("email", ""), person.get("sid", ""), *points, total,
                              record.get("status", ""), record.get("seconds", ""),
-                             record.get("seed", ""), record.get("grader_version", "")])
+                             record.get("seed", ""), record.get("grader_version", ""),
+                             (result or {}).get("course") or record.get("course") or ""])
     return buffer.getvalue()
 
 
@@ -365,6 +379,9 @@ def add_bulk(commands) -> None:
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME (when run as "
                              "root): it cannot read the test labels or change the grader")
+    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
+                        help="the course version of every submission (default: recognised "
+                             "per submission): " + ", ".join(COURSES))
     parser.set_defaults(run=run_bulk, command="bulk")
 
 
@@ -400,7 +417,7 @@ def run_bulk(args) -> int:
     options = {"seed": args.seed, "grader_version": grader_version(),
                "questions": questions, "time_limit_scale": args.time_limit_scale,
                "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
-               "sandbox_user": args.sandbox_user}
+               "sandbox_user": args.sandbox_user, "course": args.course}
     staff = read_only_staff_copy(work / "staff")
     if args.sandbox_user:
         problem = _check_sandbox_user(args.sandbox_user, staff)
@@ -417,6 +434,8 @@ def run_bulk(args) -> int:
         autograder_args.append("--enforce-imports")
     if args.sandbox_user:
         autograder_args += ["--sandbox-user", args.sandbox_user]
+    if args.course:
+        autograder_args += ["--course", args.course]
     timeout = 600 + sum(q.time_limit for q in QUESTIONS) * args.time_limit_scale
     jobs = []
     for submission in submissions:

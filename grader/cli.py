@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from grader import platform_support
-from grader.table import LIMITS, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES
+from grader.table import (COURSES, LIMITS, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES,
+                          course_questions)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
@@ -52,6 +53,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="save pictures of each trained model in DIR (DIR/qN.png and "
                              "more, listed in the README), drawn after each question is "
                              "scored; works without a display")
+    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
+                        help="the course version the files were written for (default: "
+                             "recognised from the files): " + "; ".join(
+                                 f"{name}: {version.summary}"
+                                 for name, version in COURSES.items()))
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME, which cannot read "
                              "the test labels or change the grader (takes effect only when the "
@@ -113,6 +119,18 @@ def main(argv=None) -> int:
         settings.plots_dir.mkdir(parents=True, exist_ok=True)
 
     notes = [f"on this system {text}" for text in platform_support.limitations()]
+    course = args.course
+    if course is None:
+        from grader.courses import announcement, detect
+        course, why = detect(student_dir)
+        if why:
+            notes.append(announcement(course, why))
+    available = course_questions(course)
+    missing = [q for q in args.question or [] if q not in {c.id for c in available}]
+    if missing:
+        print(f"autograder.py: course version {course} has no question {', '.join(missing)}; "
+              f"its questions are {', '.join(q.id for q in available)}", file=sys.stderr)
+        return 2
     isolation = None
     if args.sandbox_user:
         try:
@@ -124,7 +142,7 @@ def main(argv=None) -> int:
             notes.append(f"--sandbox-user {args.sandbox_user} takes effect only when the "
                          "autograder runs as root; your code runs as you")
     try:
-        return _grade(args, settings, data, reporter, notes, isolation)
+        return _grade(args, settings, data, reporter, notes, isolation, course)
     finally:
         if isolation is not None:
             isolation.close()
@@ -138,14 +156,16 @@ def _isolation(name: str, data):
     return isolation.Isolation(isolation.account(name), PROJECT_ROOT, data)
 
 
-def _grade(args, settings, data, reporter, notes, isolation) -> int:
+def _grade(args, settings, data, reporter, notes, isolation, course: str) -> int:
     from grader.grading import Grader
     from grader.report import write_edx, write_gradescope, write_json
 
     student_dir = settings.student_dir
     if not any((student_dir / name).is_file() for name in STUDENT_FILES):
         notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
-    questions = [QUESTIONS_BY_ID[q] for q in args.question] if args.question else list(QUESTIONS)
+    available = course_questions(course)
+    by_id = {question.id: question for question in available}
+    questions = [by_id[q] for q in args.question] if args.question else list(available)
 
     started = time.monotonic()
     grader = Grader(settings, data, reporter, isolation)
@@ -163,7 +183,7 @@ def _grade(args, settings, data, reporter, notes, isolation) -> int:
               else f"No figures were saved in {settings.plots_dir} (no question got far enough)")
 
     if args.json:
-        write_json(args.json, results, args.seed, student_dir, seconds)
+        write_json(args.json, results, args.seed, student_dir, seconds, course)
     if args.gradescope_output:
         target = args.results_file or (GRADESCOPE_RESULTS if GRADESCOPE_RESULTS.parent.is_dir()
                                        else Path("results.json"))

@@ -43,7 +43,7 @@ from pathlib import Path
 from grader import isolation
 from grader.html_figures import RESULTS_LIMIT, document_size, strip_images
 from grader.submissions import find_student_files
-from grader.table import QUESTIONS
+from grader.table import COURSES, QUESTIONS
 from grader.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,7 @@ MAX_SCORE = sum(question.points for question in QUESTIONS)
 RUN_TIMEOUT = sum(question.time_limit for question in QUESTIONS) + 600
 OUTPUT_TAIL = 3000  # characters of the autograder's output kept in a failure report
 QUESTIONS_VARIABLE = "GRADER_QUESTIONS"
+COURSE_VARIABLE = "GRADER_COURSE"
 SANDBOX_USER_VARIABLE = "GRADER_SANDBOX_USER"
 DEFAULT_SANDBOX_USER = "student"   # created by setup.sh
 FIGURES_VARIABLE = "GRADER_FIGURES"
@@ -94,7 +95,7 @@ RUN_AUTOGRADER = f"""\
 #!/usr/bin/env bash
 # Gradescope runs this for each submission; grading is in grader/gradescope.py.
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
-if [ -n "${{AUTOGRADER_PYTHON:-}}" ]; then
+{{course_line}}if [ -n "${{AUTOGRADER_PYTHON:-}}" ]; then
     PYTHON="$AUTOGRADER_PYTHON"
 elif [ -x "$ROOT/venv/bin/python" ]; then
     PYTHON="$ROOT/venv/bin/python"
@@ -138,20 +139,26 @@ def bundle_files(root: Path = PROJECT_ROOT) -> dict[str, Path]:
     return {path.relative_to(root).as_posix(): path for path in wanted}
 
 
-def build_bundle(output: Path, force: bool = False, root: Path = PROJECT_ROOT) -> Path:
+def build_bundle(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
+                 course: str | None = None) -> Path:
     """Write the Gradescope zip to ``output`` (atomically, sorted entries, fixed dates)
-    and return its path. Raises BundleError when ``output`` exists and ``force`` is
-    false, when its folder is missing, or when a staff file is missing."""
+    and return its path; with ``course``, every submission is graded as that course
+    version (else each is recognised from its files). Raises BundleError when
+    ``output`` exists and ``force`` is false, when its folder is missing, or when a
+    staff file is missing."""
     output = check_output(output, force, BundleError)
     contents = {name: (path.read_bytes(), FILE_MODE) for name, path in bundle_files(root).items()}
     contents["setup.sh"] = (SETUP_SH.encode("utf-8"), SCRIPT_MODE)
-    contents["run_autograder"] = (RUN_AUTOGRADER.encode("utf-8"), SCRIPT_MODE)
+    course_line = (f'export {COURSE_VARIABLE}="${{{COURSE_VARIABLE}:-{course}}}"\n'
+                   if course else "")
+    script = RUN_AUTOGRADER.replace("{course_line}", course_line)
+    contents["run_autograder"] = (script.encode("utf-8"), SCRIPT_MODE)
     return write_zip(output, contents)
 
 
 def run_gradescope_bundle(args: argparse.Namespace) -> int:
     try:
-        output = build_bundle(args.output, force=args.force)
+        output = build_bundle(args.output, force=args.force, course=args.course)
     except BundleError as error:
         print(f"grader gradescope-bundle: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -169,6 +176,9 @@ def add_gradescope_bundle(commands) -> None:
                         help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite the zip if it already exists")
+    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
+                        help="grade every submission as this course version (default: "
+                             "recognised from each submission's files): " + ", ".join(COURSES))
     parser.set_defaults(run=run_gradescope_bundle, command="gradescope-bundle")
 
 
@@ -272,6 +282,8 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "",
                    str(results_file), "--no-graphics"]
         if questions:
             command += ["-q", questions]
+        if os.environ.get(COURSE_VARIABLE, "").strip():
+            command += ["--course", os.environ[COURSE_VARIABLE].strip()]
         user = sandbox_user()
         if user:
             command += ["--sandbox-user", user]

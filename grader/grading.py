@@ -154,6 +154,7 @@ class Grader:
     def _job(self, question: Question, seed: int) -> dict:
         settings = self.settings
         return {"question": question.id, "module": question.module, "seed": seed,
+                "interface": question.interface,
                 "settings": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,

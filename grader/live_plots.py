@@ -43,14 +43,9 @@ def _evaluate(model, inputs: torch.Tensor, expected_shape: tuple) -> np.ndarray:
     Returns a float64 array of ``expected_shape``; raises TypeError or ValueError,
     naming the model, when the output is not a tensor of that size.
     """
-    flags = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            output = model(inputs)
-    finally:
-        for module, training in flags:
-            module.training = training
+    import backend
+    with backend.evaluating(model), torch.no_grad():
+        output = backend.model_output(model, inputs)
     expected_shape = tuple(int(size) for size in expected_shape)
     name = type(model).__name__
     if not torch.is_tensor(output):

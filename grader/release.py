@@ -17,11 +17,13 @@ import ast
 import zipfile
 from pathlib import Path
 
-from grader.table import QUESTIONS, STUDENT_FILES
+from grader.table import COURSES, DEFAULT_COURSE, MODELS_ONLY, STUDENT_FILES, course_questions
 from grader.zips import FILE_MODE, check_output, write_zip
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = PROJECT_ROOT / "tests" / "reference"
+REFERENCE_DIRS = ("tests/reference", "tests/reference_models_only")
+# The earlier handout's skeleton: everything in models.py (grader/skeletons/).
+MODELS_ONLY_SKELETON = "grader/skeletons/models_only/models.py"
 TOP_FOLDER = "ml-project"
 TOP_LEVEL_FILES = (*STUDENT_FILES, "autograder.py", "backend.py", "chargpt.py", "pyproject.toml")
 DATA_FILES = ("mnist.npz", "lang_id.npz", "shakespeare.txt", "README.md", "build.py")
@@ -31,6 +33,7 @@ MAX_SHARED_STATEMENTS = 3
 # unchanged: (file, qualified name).
 PROVIDED_IN_SKELETON = frozenset({
     ("models.py", "AttentionBlock.__init__"),
+    ("models.py", "Attention.__init__"),
     ("gpt_model.py", "Transformer_Block.__init__"),
     ("gpt_model.py", "Character_GPT.__init__"),
 })
@@ -57,15 +60,7 @@ offline on a laptop CPU with Python 3.10 or newer.
 
 ## What to edit
 
-Edit these four files only; the autograder looks up the names in them, so keep
-those names:
-
-| file | what you write |
-|---|---|
-| `models.py` | the models of questions 1-6, `Convolve`, and `AttentionBlock.forward` |
-| `losses.py` | one loss function per question 2-5 |
-| `train.py` | one training loop per question 1-5 |
-| `gpt_model.py` | `Transformer_Block.forward` and `Character_GPT.forward` (question 7) |
+{what_to_edit}
 
 Everything else (`autograder.py`, `grader/`, `backend.py`, `data/`) belongs to the
 autograder; you can ignore it.
@@ -105,33 +100,68 @@ reaching its threshold. The skeleton as shipped earns 0/{total:g}.
 """
 
 
+WHAT_TO_EDIT = {
+    "split-files": """\
+Edit these four files only; the autograder looks up the names in them, so keep
+those names:
+
+| file | what you write |
+|---|---|
+| `models.py` | the models of questions 1-6, `Convolve`, and `AttentionBlock.forward` |
+| `losses.py` | one loss function per question 2-5 |
+| `train.py` | one training loop per question 1-5 |
+| `gpt_model.py` | `Transformer_Block.forward` and `Character_GPT.forward` (question 7) |""",
+    MODELS_ONLY: """\
+Edit `models.py` only; the autograder looks up the names in it, so keep those
+names. Each model has `run(x)` (its computation), `get_loss(x, y)` and
+`train(dataset)`; the perceptron has `run`, `get_prediction` and `train`; question
+5 adds the function `Convolve`. `python autograder.py` recognises this version of
+the project (`--course {course}` names it).""",
+}
+
+
 class ReleaseError(Exception):
     """A release that must not be written; the message says why and what to do."""
 
 
-def student_readme() -> str:
+def student_readme(course: str = DEFAULT_COURSE) -> str:
     """The README.md of the release, its question table read from grader/table.py."""
+    questions = course_questions(course)
     rows = []
-    for question in QUESTIONS:
+    for question in questions:
         criterion = PASS_CRITERIA[question.id].format(**question.thresholds)
-        rows.append(f"| {question.id} {question.title} | {question.points:g} | {criterion} |\n")
-    total = sum(question.points for question in QUESTIONS)
-    return README_HEAD + "".join(rows) + README_TAIL.format(total=total)
+        points = f"{question.points:g}" + (" (extra credit)" if question.extra_credit else "")
+        rows.append(f"| {question.id} {question.title} | {points} | {criterion} |\n")
+    total = sum(question.points for question in questions if not question.extra_credit)
+    head = README_HEAD.replace("{what_to_edit}", WHAT_TO_EDIT[COURSES[course].interface]
+                               .replace("{course}", course))
+    if COURSES[course].interface == MODELS_ONLY:
+        head = head.replace("python chargpt.py                           # question 7: "
+                            "train the GPT on Shakespeare\n", "").replace(
+            "python chargpt.py --plot loss.png           # ... and save its loss curve\n", "")
+    return head + "".join(rows) + README_TAIL.format(total=total)
 
 
-def release_files(root: Path = PROJECT_ROOT) -> dict[str, Path]:
+def release_files(root: Path = PROJECT_ROOT, course: str = DEFAULT_COURSE) -> dict[str, Path]:
     """Map each path inside the release (relative, '/'-separated) to its source file.
 
     Raises ReleaseError when a file the release needs is missing."""
-    wanted = [root / name for name in TOP_LEVEL_FILES]
+    if COURSES[course].interface == MODELS_ONLY:   # one student file; no GPT (no q7)
+        wanted = [root / name for name in TOP_LEVEL_FILES
+                  if name not in STUDENT_FILES and name != "chargpt.py"]
+        sources = {"models.py": root / MODELS_ONLY_SKELETON}
+    else:
+        wanted = [root / name for name in TOP_LEVEL_FILES]
+        sources = {}
     wanted += [root / "data" / name for name in DATA_FILES]
     grader_dir = root / "grader"
     wanted += sorted(path for path in grader_dir.rglob("*.py") if "__pycache__" not in path.parts)
     wanted.append(grader_dir / "README.md")
-    missing = [str(path.relative_to(root)) for path in wanted if not path.is_file()]
+    missing = [str(path.relative_to(root)) for path in [*wanted, *sources.values()]
+               if not path.is_file()]
     if missing:
         raise ReleaseError(f"cannot build the release: missing {', '.join(missing)} in {root}")
-    return {path.relative_to(root).as_posix(): path for path in wanted}
+    return {**{path.relative_to(root).as_posix(): path for path in wanted}, **sources}
 
 
 def _definitions(source: str, filename: str) -> list[tuple[str, ast.AST]]:
@@ -150,15 +180,16 @@ def _definitions(source: str, filename: str) -> list[tuple[str, ast.AST]]:
     return found
 
 
-def reference_definitions(reference_dir: Path = REFERENCE_DIR) -> dict[str, tuple[str, str]]:
+def reference_definitions(root: Path = PROJECT_ROOT) -> dict[str, tuple[str, str]]:
     """Unparsed text -> (file, qualified name) of every staff-solution def/class with
     more than MAX_SHARED_STATEMENTS statements, less the code the skeletons provide."""
     forbidden = {}
-    for path in sorted(reference_dir.glob("*.py")):
+    paths = [path for folder in REFERENCE_DIRS for path in sorted((root / folder).glob("*.py"))]
+    for path in paths:
         for name, node in _definitions(path.read_text(encoding="utf-8"), str(path)):
             if len(node.body) > MAX_SHARED_STATEMENTS and \
-                    (path.name, name) not in PROVIDED_IN_SKELETON:
-                forbidden[ast.unparse(node)] = (path.name, name)
+                    name not in {provided for _, provided in PROVIDED_IN_SKELETON}:
+                forbidden[ast.unparse(node)] = (path.relative_to(root).as_posix(), name)
     return forbidden
 
 
@@ -174,21 +205,21 @@ def find_leaks(archive_path: Path, forbidden: dict[str, tuple[str, str]]) -> lis
                 text = ast.unparse(node)
                 if text in forbidden:
                     ref_file, ref_name = forbidden[text]
-                    leaks.append(f"{name}: {qualified} is a copy of tests/reference/"
-                                 f"{ref_file}: {ref_name}")
+                    leaks.append(f"{name}: {qualified} is a copy of {ref_file}: {ref_name}")
     return leaks
 
 
-def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT) -> Path:
+def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
+                  course: str = DEFAULT_COURSE) -> Path:
     """Build the student zip at ``output`` (atomically) and return its path.
 
     Raises ReleaseError when ``output`` exists and ``force`` is false, when its folder
     is missing, or when the release would contain staff-solution code."""
     output = check_output(output, force, ReleaseError)
     contents = {f"{TOP_FOLDER}/{name}": (path.read_bytes(), FILE_MODE)
-                for name, path in release_files(root).items()}
-    contents[f"{TOP_FOLDER}/README.md"] = (student_readme().encode("utf-8"), FILE_MODE)
-    forbidden = reference_definitions(root / "tests" / "reference")
+                for name, path in release_files(root, course).items()}
+    contents[f"{TOP_FOLDER}/README.md"] = (student_readme(course).encode("utf-8"), FILE_MODE)
+    forbidden = reference_definitions(root)
 
     def no_leaks(archive: Path) -> None:
         leaks = find_leaks(archive, forbidden)

@@ -29,6 +29,19 @@ def format_seconds(seconds: float) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
+def _extra(result: QuestionResult) -> str:
+    return " (extra credit)" if result.question.extra_credit else ""
+
+
+def totals(results: list[QuestionResult]) -> tuple[float, float, float]:
+    """(points earned, points possible, extra credit earned): extra credit counts in
+    the points earned, above the base total it is not part of."""
+    earned = sum(r.points for r in results)
+    possible = sum(r.max_points for r in results if not r.question.extra_credit)
+    extra = sum(r.points for r in results if r.question.extra_credit)
+    return earned, possible, extra
+
+
 class Reporter:
     """Prints the familiar autograder text and keeps a copy for result files."""
 
@@ -78,7 +91,7 @@ class Reporter:
             previous = check.message
         self.say()
         self.say(f"### Question {result.question.id}: {format_points(result.points)}/"
-                 f"{format_points(result.max_points)} ###")
+                 f"{format_points(result.max_points)}{_extra(result)} ###")
         if result.seconds:
             self.say(f"(graded in {format_seconds(result.seconds)})")
 
@@ -90,11 +103,11 @@ class Reporter:
         self.say("==================")
         for result in results:
             self.say(f"Question {result.question.id}: {format_points(result.points)}/"
-                     f"{format_points(result.max_points)}")
+                     f"{format_points(result.max_points)}{_extra(result)}")
         self.say("------------------")
-        total = sum(r.points for r in results)
-        possible = sum(r.max_points for r in results)
-        self.say(f"Total: {format_points(total)}/{format_points(possible)}")
+        total, possible, extra = totals(results)
+        self.say(f"Total: {format_points(total)}/{format_points(possible)}"
+                 + (f" (including {format_points(extra)} extra credit)" if extra else ""))
         timed = [r for r in results if r.seconds]
         if timed:
             self.say("Time per question: " + ", ".join(
@@ -118,22 +131,26 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path,
-               seconds: float) -> None:
+               seconds: float, course: str = "current") -> None:
     """Machine-readable results: one entry per check, plus totals."""
     tests = []
     for result in results:
         for check in result.checks:
             tests.append({"name": check.name, "question": check.question, "check": check.key,
                           "points": check.points, "max": check.max_points,
+                          "extra_credit": result.question.extra_credit,
                           "status": check.status, "message": check.message,
                           "metric": check.metric, "seconds": round(check.seconds, 2)})
     document = {
         "seed": seed,
+        "course": course,
         "student_dir": str(student_dir),
-        "total": sum(r.points for r in results),
-        "max": sum(r.max_points for r in results),
+        "total": totals(results)[0],
+        "max": totals(results)[1],
+        "extra_credit": totals(results)[2],
         "seconds": round(seconds, 2),
         "questions": {r.question.id: {"points": r.points, "max": r.max_points,
+                                      "extra_credit": r.question.extra_credit,
                                       "seconds": round(r.seconds, 2),
                                       "warnings": list(r.warnings),
                                       "figures": [Path(f).name for f in r.figures],
@@ -160,7 +177,8 @@ def write_gradescope(path: Path, results: list[QuestionResult], text: str,
                 output = "\n".join(f"Warning: {note}" for note in result.warnings) + "\n" + output
             if index == 1 and result.output.strip():
                 output += f"\n\nOutput of your code (first part):\n{result.output}"
-            tests.append({"name": check.name, "number": f"{result.question.id}.{index}",
+            name = check.name + (" (extra credit)" if result.question.extra_credit else "")
+            tests.append({"name": name, "number": f"{result.question.id}.{index}",
                           "score": check.points, "max_score": check.max_points,
                           "status": "passed" if check.status == PASSED else "failed",
                           "output": output})

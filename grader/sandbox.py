@@ -33,6 +33,7 @@ from pathlib import Path
 
 from grader.student_code import (StepFailure, StopStudentCode, StudentModules,
                                  describe_exception, student_frames_here)
+from grader.table import SPLIT_FILES
 
 _REAL_EXIT = os._exit  # kept before _guard_exit replaces os._exit
 
@@ -94,6 +95,8 @@ class SandboxContext:
         # Figures: only when the judge will draw them; ``kept`` holds what steps
         # left for the question's figure_data function (the trained model...).
         self.figures = bool(job.get("figures"))
+        from grader.interfaces import INTERFACES
+        self.interface = INTERFACES[job.get("interface", SPLIT_FILES)]
         self.kept: dict = {}
 
     # -- student code -----------------------------------------------------------

@@ -130,7 +130,11 @@ def is_stub(obj) -> bool:
         tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
     except (OSError, TypeError, SyntaxError):
         return False
-    function = tree.body[0]
+    return is_stub_node(tree.body[0])
+
+
+def is_stub_node(function) -> bool:
+    """``is_stub`` for a parsed function definition."""
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     if any(isinstance(node, ast.Return) for node in ast.walk(function)):

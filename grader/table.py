@@ -9,8 +9,11 @@ reads, and ``grader.wiring`` refuses to grade while a module and its row disagre
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+SPLIT_FILES, MODELS_ONLY = "split-files", "models-only"   # the student interfaces
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class Question:
     # torch threads for the sandbox (at most the machine's cores); chosen from
     # benchmarks/threads.py: these small models are no faster with more.
     threads: int = 1
+    # Where the student's code lives (set by the course version, below): SPLIT_FILES
+    # (models.py, losses.py, train.py functions) or MODELS_ONLY (each model's own
+    # run, get_loss and train(dataset) methods in models.py).
+    interface: str = SPLIT_FILES
+    # Extra credit: reported as such and counted above the base total.
+    extra_credit: bool = False
 
     @property
     def points(self) -> float:
@@ -110,6 +119,82 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 QUESTIONS_BY_ID = MappingProxyType({question.id: question for question in QUESTIONS})
+
+
+@dataclass(frozen=True)
+class CourseVersion:
+    """A published version of the course: which questions it has, and for each its
+    student interface, extra credit, and checks (key, title, points). Thresholds,
+    time limits and the judge's checks are the rows above, whatever the version."""
+    name: str
+    summary: str                 # one line, for --help
+    interface: str
+    checks: MappingProxyType     # question id -> ((key, title, points), ...)
+    extra_credit: frozenset = frozenset()
+    # Questions graded with SPLIT_FILES's interface whatever the version's is (the
+    # attention block has only forward in every version).
+    own_interface: frozenset = frozenset()
+
+
+def _checks(*rows) -> tuple:
+    return tuple(rows)
+
+
+_MODELS_ONLY_BASE = {
+    # The course's earlier handout: everything in models.py; 6/6/6/7 points.
+    "q1": _checks(("sanity", "PerceptronModel: weights, scores and predictions", 2),
+                  ("update", "PerceptronModel.train: update rule", 1),
+                  ("converge", "PerceptronModel.train: 100% training accuracy", 3)),
+    "q2": _checks(("sanity", "RegressionModel.run and get_loss: shapes and gradients", 2),
+                  ("train", "RegressionModel.train: mean squared error on sin(x)", 4)),
+    "q3": _checks(("sanity", "DigitClassificationModel.run and get_loss: shapes and "
+                             "gradients", 2),
+                  ("train", "DigitClassificationModel.train: test accuracy", 4)),
+    "q4": _checks(("sanity", "LanguageIDModel.run and get_loss: shapes and gradients", 2),
+                  ("train", "LanguageIDModel.train: test accuracy", 5)),
+}
+_MODELS_ONLY_Q5 = ("convolve", "Convolve: valid 2-D convolution"), \
+    ("train", "DigitConvolutionalModel.train: accuracy")
+
+COURSES = MappingProxyType({version.name: version for version in (
+    CourseVersion(
+        "current", "models.py, losses.py and train.py; q1-q6 worth 25, q7 ungraded (default)",
+        SPLIT_FILES, MappingProxyType({question.id: tuple(
+            (check.key, check.title, check.points) for check in question.checks)
+            for question in QUESTIONS})),
+    CourseVersion(
+        "models-only", "the earlier handout: everything in models.py (run, get_loss, "
+        "train); q1-q4 worth 25, q5 1 point of extra credit",
+        MODELS_ONLY, MappingProxyType({**_MODELS_ONLY_BASE, "q5": _checks(
+            (*_MODELS_ONLY_Q5[0], 0.5), (*_MODELS_ONLY_Q5[1], 0.5))}),
+        extra_credit=frozenset({"q5"})),
+    CourseVersion(
+        "models-only-q6", "a later term of the earlier handout: q5 worth 4 and q6 "
+        "Attention worth 1 (30 in all)",
+        MODELS_ONLY, MappingProxyType({**_MODELS_ONLY_BASE, "q5": _checks(
+            (*_MODELS_ONLY_Q5[0], 2), (*_MODELS_ONLY_Q5[1], 2)),
+            "q6": _checks(("attention", "Attention: causal scaled dot-product attention", 1))}),
+        own_interface=frozenset({"q6"})),
+)})
+DEFAULT_COURSE = "current"
+
+
+def course_questions(name: str = DEFAULT_COURSE) -> tuple[Question, ...]:
+    """The questions of course version ``name``, in order, with its points, titles,
+    interface and extra credit (prerequisites outside the version are dropped)."""
+    version = COURSES[name]
+    chosen = []
+    for question in QUESTIONS:
+        rows = version.checks.get(question.id)
+        if rows is None:
+            continue
+        interface = SPLIT_FILES if question.id in version.own_interface else version.interface
+        chosen.append(dataclasses.replace(
+            question, checks=tuple(Check(*row) for row in rows), interface=interface,
+            extra_credit=question.id in version.extra_credit,
+            student_files=("models.py",) if interface == MODELS_ONLY else question.student_files,
+            prerequisites=tuple(p for p in question.prerequisites if p in version.checks)))
+    return tuple(chosen)
 
 STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
 

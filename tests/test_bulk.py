@@ -81,6 +81,7 @@ def test_every_kind_of_entry_gets_its_row(graded):
         row = table[name]
         assert (row["q1"], row["q6"], row["total"], row["status"]) == (q1, q6, total, status), row
     assert len(table) == len(expected) + 1
+    assert table["points possible"]["course"] == table["alice"]["course"] == "current"
     assert "folders" in process.stderr or "mixed" in process.stderr
     assert (out / "summary.png").read_bytes().startswith(b"\x89PNG")
     record = json.loads((out / "results" / "carol.json").read_text())

@@ -40,7 +40,15 @@ def forward_method(model):
     return type(model).__dict__.get("forward")
 
 
-def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
+def run_model(ctx, model, label: str, x):
+    """The model's computation on ``x`` as the course version has it (``forward``,
+    or ``run`` in the earlier handout): (output tensor, 'models.X.forward')."""
+    name = f"{label}.{ctx.interface.method(model)}"
+    output = ctx.call(name, ctx.interface.output(model), x)
+    return expect_tensor(output, name, ctx.interface.source(model)), name
+
+
+def loss_sanity(ctx, model, model_label: str, loss_name: str, x, y,
                 output_shape: tuple) -> dict:
     """Run model and loss once on (x, y), with gradients for x.
 
@@ -52,10 +60,11 @@ def loss_sanity(ctx, model, model_label: str, loss_fn, loss_label: str, x, y,
     import torch
     x = torch.tensor(np.asarray(x), dtype=torch.float32, requires_grad=True)
     y = torch.tensor(np.asarray(y), dtype=torch.float32)
-    output = expect_tensor(ctx.call(f"{model_label}.forward", model, x),
-                           f"{model_label}.forward", forward_method(model))
-    expect_shape(output, output_shape, f"{model_label}.forward")
-    loss = expect_tensor(ctx.call(loss_label, loss_fn, output, y), loss_label, loss_fn)
+    loss_label, make_loss, source = ctx.interface.loss(ctx, model, loss_name)
+    loss_fn = make_loss(x)
+    output, name = run_model(ctx, model, model_label, x)
+    expect_shape(output, output_shape, name)
+    loss = expect_tensor(ctx.call(loss_label, loss_fn, output, y), loss_label, source)
     if loss.numel() != 1:
         raise StepFailure("shape", f"{loss_label} returned {loss.numel()} numbers (shape "
                                    f"{tuple(loss.shape)}); a loss is a single number: "
@@ -107,7 +116,7 @@ def _depends_on_labels(ctx, loss_fn, loss_label: str, output, y) -> bool:
 
 def build_model_and_dataset(ctx, model_name: str, dataset_name: str,
                             dataset_options: dict | None = None):
-    """The student's ``models.<model_name>()`` (losses.py must import too) and
+    """The student's ``models.<model_name>()`` and
     ``backend.<dataset_name>(model, **dataset_options)``, built fresh.
 
     Every step builds its own: the model a training step trains has seen nothing
@@ -116,7 +125,6 @@ def build_model_and_dataset(ctx, model_name: str, dataset_name: str,
     script that seeds torch, builds the model and the dataset, then trains."""
     import backend
     models = ctx.student("models")
-    ctx.student("losses")
     model = ctx.call(f"models.{model_name}()", ctx.lookup(models, model_name))
     dataset = ctx.call(f"backend.{dataset_name}", getattr(backend, dataset_name), model,
                        **(dataset_options or {}))
@@ -125,13 +133,14 @@ def build_model_and_dataset(ctx, model_name: str, dataset_name: str,
 
 def train_watched(ctx, record, model, dataset, train_name: str,
                   note_inputs: bool = False) -> None:
-    """Run the student's ``train.<train_name>(model, dataset)`` with the live plot on
-    (if asked for) and progress observed, and record whether training changed any
+    """Run the student's training (``train.<train_name>(model, dataset)``, or the
+    model's own ``train(dataset)`` in the earlier handout) with the live plot on (if
+    asked for) and progress observed, and record whether training changed any
     weight."""
-    train_function = ctx.lookup(ctx.student("train", optional=("losses",)), train_name)
+    label, train_function = ctx.interface.training(ctx, model, train_name)
     before = parameters_snapshot(model)
     with ctx.training(dataset, record, model if note_inputs else None):
-        ctx.call(f"train.{train_name}", train_function, model, dataset)
+        ctx.call(label, train_function, model, dataset)
     record["parameters_changed"] = parameters_changed(model, before)
 
 
@@ -149,20 +158,15 @@ def parameters_changed(model, before: list) -> bool:
 def predict_in_chunks(ctx, model, label: str, inputs: np.ndarray, columns: int,
                       chunk: int = 1000) -> np.ndarray:
     """``model(inputs)`` in evaluation mode without gradients, as a float32 array."""
+    import backend
     import torch
-    was_training = model.training
-    model.eval()
     outputs = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(inputs), chunk):
-                batch = torch.from_numpy(np.ascontiguousarray(inputs[start:start + chunk]))
-                output = expect_tensor(ctx.call(f"{label}.forward", model, batch),
-                                       f"{label}.forward", forward_method(model))
-                expect_shape(output, (len(batch), columns), f"{label}.forward")
-                outputs.append(output.detach().float().cpu().numpy())
-    finally:
-        model.train(was_training)
+    with backend.evaluating(model), torch.no_grad():
+        for start in range(0, len(inputs), chunk):
+            batch = torch.from_numpy(np.ascontiguousarray(inputs[start:start + chunk]))
+            output, name = run_model(ctx, model, label, batch)
+            expect_shape(output, (len(batch), columns), name)
+            outputs.append(output.detach().float().cpu().numpy())
     return np.concatenate(outputs)
 
 

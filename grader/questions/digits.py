@@ -69,9 +69,8 @@ def train_and_predict(ctx, record, *, model_name: str, dataset_name: str, train_
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record):
     model, dataset = build_model_and_dataset(ctx, MODEL, DATASET)
-    loss = ctx.lookup(ctx.student("losses"), "digitclassifier_loss")
     record["probes"] = [
-        loss_sanity(ctx, model, f"models.{MODEL}", loss, "losses.digitclassifier_loss",
+        loss_sanity(ctx, model, f"models.{MODEL}", "digitclassifier_loss",
                     dataset.x[:n], dataset.y[:n], (n, 10))
         for n in SANITY_BATCHES]
 

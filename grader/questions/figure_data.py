@@ -43,15 +43,10 @@ def random_state_preserved(seed: int | None = None):
 def observing(model):
     """``model`` in eval mode (dropout draws nothing) under ``torch.no_grad()``;
     every submodule's train/eval flag is restored on exit."""
+    import backend
     import torch
-    flags = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        for module, training in flags:
-            module.training = training
+    with backend.evaluating(model), torch.no_grad():
+        yield model
 
 
 def save_validation_history(record, dataset) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from grader.questions.common import (Withheld, accuracy_hints, accuracy_verdict,
                                      build_model_and_dataset,
-                                     expect_shape, expect_tensor, forward_method, loss_sanity,
+                                     expect_shape, loss_sanity, run_model,
                                      measure_accuracy, sanity_verdict, train_watched)
 from grader.questions.figure_data import save_validation_history
 from grader.results import CheckResult
@@ -46,13 +46,12 @@ def make_probes(rng: np.random.Generator, data, settings) -> Probes:
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record):
     model, dataset = build_model_and_dataset(ctx, "LanguageIDModel", "LanguageIDDataset")
-    loss = ctx.lookup(ctx.student("losses"), "languageid_loss")
     start = int(dataset.dev_buckets[-1, 0])
     facts = []
     for batch, letters in SANITY_PROBES:
         xs, y = dataset._encode(dataset.dev_x[start:start + batch],
                                 dataset.dev_y[start:start + batch])
-        facts.append(loss_sanity(ctx, model, LABEL, loss, "losses.languageid_loss",
+        facts.append(loss_sanity(ctx, model, LABEL, "languageid_loss",
                                  xs[:letters].numpy(), y.numpy(), (batch, 5)))
     record["probes"] = facts
 
@@ -65,23 +64,22 @@ def train(ctx, record):
     dataset.test_y = Withheld("test_y")
     train_watched(ctx, record, model, dataset, "train_languageid", note_inputs=True)
 
+    import backend
     words = ctx.probes["words"]
-    model.eval()
-    for name, padded in FORMS.items():
+    for form, padded in FORMS.items():
         logits = np.zeros((len(words), 5), dtype=np.float32)
-        with torch.no_grad():
+        with backend.evaluating(model), torch.no_grad():
             for start, end in ctx.probes["groups"]:
                 if padded:
                     xs = dataset._one_hot_words(words[start:end]).movedim(0, 1)  # (10, B, 47)
                 else:
                     xs, _ = dataset._encode(words[start:end],
                                             np.zeros(end - start, dtype=np.int64))  # (L, B, 47)
-                output = expect_tensor(ctx.call(f"{LABEL}.forward", model, xs),
-                                       f"{LABEL}.forward", forward_method(model))
-                expect_shape(output, (end - start, 5), f"{LABEL}.forward",
+                output, name = run_model(ctx, model, LABEL, xs)
+                expect_shape(output, (end - start, 5), name,
                              " (one score per language for each word)")
                 logits[start:end] = output.float().cpu().numpy()
-        record.save(name, logits)
+        record.save(form, logits)
 
 
 @QUESTION.figure_data_step()

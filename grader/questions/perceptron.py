@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader import splits
-from grader.questions.common import expect_tensor, forward_method
+from grader.questions.common import expect_tensor
 from grader.student_code import StepFailure, StopStudentCode
 from grader.wiring import Definition, Probes
 
@@ -88,8 +88,9 @@ def sanity(ctx, record) -> None:
     for d in DIMENSIONS:
         model = _build(ctx, d, ctx.probes[f"w{d}"])
         point = torch.from_numpy(ctx.probes[f"x{d}"])                     # (1, d)
-        scores.append(_number(ctx.call("models.PerceptronModel.forward", model, point),
-                              "models.PerceptronModel.forward", forward_method(model)))
+        name = f"models.PerceptronModel.{ctx.interface.method(model)}"
+        scores.append(_number(ctx.call(name, ctx.interface.output(model), point), name,
+                              ctx.interface.source(model)))
         get_prediction = type(model).__dict__.get("get_prediction")
         for target, x in ((predictions, point), (zero_predictions, torch.zeros_like(point))):
             value = ctx.call("models.PerceptronModel.get_prediction", model.get_prediction, x)
@@ -129,18 +130,17 @@ class _WeightRecorder:
 @QUESTION.step("update", budgeted=True)
 def update(ctx, record) -> None:
     import backend
-    train = ctx.student("train", optional=("losses",))
-    train_perceptron = ctx.lookup(train, "train_perceptron")
     cases = []
     for multiplier, start in zip(MULTIPLIERS, ctx.probes["update_w"]):
         model = _build(ctx, 2, start[None, :])
+        label, train_perceptron = ctx.interface.training(ctx, model, "train_perceptron")
         point = multiplier * start[None, :]
         dataset = backend.Custom_Dataset(np.tile(point, (UPDATE_ROWS, 1)),
                                          -np.ones((UPDATE_ROWS, 1)))
         recorder = _WeightRecorder(model.get_weights(), READ_LIMIT)
         dataset.monitor = recorder
         try:
-            ctx.call("train.train_perceptron", train_perceptron, model, dataset)
+            ctx.call(label, train_perceptron, model, dataset)
             stopped = False
         except StopStudentCode:
             stopped = True
@@ -158,13 +158,12 @@ def _weights(ctx, model) -> np.ndarray:
 @QUESTION.step("converge")
 def converge(ctx, record) -> None:
     import backend
-    train = ctx.student("train", optional=("losses",))
-    train_perceptron = ctx.lookup(train, "train_perceptron")
     model = _build(ctx, 3)
+    label, train_perceptron = ctx.interface.training(ctx, model, "train_perceptron")
     dataset = ctx.call("backend.PerceptronDataset", backend.PerceptronDataset, model)
     dataset.x, dataset.y = ctx.probes["train_x"], ctx.probes["train_y"]
     with ctx.training(dataset, record):
-        ctx.call("train.train_perceptron", train_perceptron, model, dataset)
+        ctx.call(label, train_perceptron, model, dataset)
     record["items_read"] = dataset.epoch
     record.save("weights", _weights(ctx, model).astype(np.float32))
 

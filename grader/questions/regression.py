@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader import hints, splits
-from grader.questions.common import (build_model_and_dataset, expect_tensor, forward_method,
-                                     loss_sanity, predict_in_chunks, sanity_verdict,
+from grader.questions.common import (build_model_and_dataset, loss_sanity, run_model, predict_in_chunks, sanity_verdict,
                                      train_watched)
 from grader.student_code import StepFailure
 from grader.wiring import Definition, Probes
@@ -34,10 +33,8 @@ def make_probes(rng: np.random.Generator, data, settings) -> Probes:
 @QUESTION.step("sanity", budgeted=True)
 def sanity(ctx, record):
     model, dataset = build_model_and_dataset(ctx, "RegressionModel", "RegressionDataset")
-    loss = ctx.lookup(ctx.student("losses"), "regression_loss")
     record["probes"] = [
-        loss_sanity(ctx, model, MODEL, loss, "losses.regression_loss", dataset.x[:n],
-                    dataset.y[:n], (n, 1))
+        loss_sanity(ctx, model, MODEL, "regression_loss", dataset.x[:n], dataset.y[:n], (n, 1))
         for n in SANITY_BATCHES]
 
 
@@ -52,11 +49,10 @@ def train(ctx, record):
     if not parameters:
         raise StepFailure("parameters", "models.RegressionModel has no trainable "
                                         "parameters: create Linear layers in __init__")
-    output = expect_tensor(ctx.call(f"{MODEL}.forward", model, torch.from_numpy(x)),
-                           f"{MODEL}.forward", forward_method(model))
+    output, name = run_model(ctx, model, MODEL, torch.from_numpy(x))
     depends = False
     if output.requires_grad:   # no graph at all (e.g. a .detach()) depends on nothing
-        grads = ctx.call(f"backpropagating through {MODEL}.forward", torch.autograd.grad,
+        grads = ctx.call(f"backpropagating through {name}", torch.autograd.grad,
                          output.sum(), parameters, allow_unused=True)
         depends = any(g is not None and bool(torch.any(g != 0)) for g in grads)
     record["depends_on_parameters"] = depends
