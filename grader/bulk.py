@@ -425,7 +425,8 @@ def run_bulk(args) -> int:
             remove_tree(work)
             print(f"grader bulk: {problem}", file=sys.stderr)
             return 2
-    autograder_args = ["--no-graphics", "--mute", "--seed", str(args.seed),
+    # Parallel across submissions (--jobs); each submission's questions one at a time.
+    autograder_args = ["--no-graphics", "--mute", "-j", "1", "--seed", str(args.seed),
                        "--time-limit-scale", str(args.time_limit_scale),
                        "--memory-limit", str(args.memory_limit)]
     if questions:

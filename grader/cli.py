@@ -53,6 +53,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="save pictures of each trained model in DIR (DIR/qN.png and "
                              "more, listed in the README), drawn after each question is "
                              "scored; works without a display")
+    parser.add_argument("-j", "--jobs", type=int, metavar="N",
+                        help="grade up to N questions at a time (default: as many as the "
+                             "cores allow; -j 1 grades one after another); output stays in "
+                             "order")
     parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
                         help="the course version the files were written for (default: "
                              "recognised from the files): " + "; ".join(
@@ -81,6 +85,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--time-limit-scale must be positive")
     if args.memory_limit < 256:
         parser.error("--memory-limit must be at least 256 (MB)")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     return args
 
 
@@ -148,6 +154,22 @@ def main(argv=None) -> int:
             isolation.close()
 
 
+def _jobs(args, settings, questions, notes: list[str]) -> int:
+    """Questions graded at a time: -j, or as many as the cores allow; never more
+    sandboxes than the memory available holds at --memory-limit each (said once)."""
+    from grader.grading import sandbox_threads
+    from grader.parallel import default_jobs, memory_slots
+    wanted = args.jobs or default_jobs(questions, lambda q: sandbox_threads(q, settings))
+    wanted = min(wanted, len(questions))
+    slots = memory_slots(settings.memory_mb) if wanted > 1 else None
+    if slots is not None and slots < wanted:
+        notes.append(f"grading {slots} question(s) at a time, not {wanted}: each may use "
+                     f"{settings.memory_mb} MB (--memory-limit) and the memory available "
+                     f"holds {slots}")
+        return slots
+    return wanted
+
+
 def _isolation(name: str, data):
     """The Isolation for ``--sandbox-user NAME``, or None where it cannot take effect."""
     from grader import isolation
@@ -167,11 +189,13 @@ def _grade(args, settings, data, reporter, notes, isolation, course: str) -> int
     by_id = {question.id: question for question in available}
     questions = [by_id[q] for q in args.question] if args.question else list(available)
 
+    jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()
     grader = Grader(settings, data, reporter, isolation)
     reporter.begin(args.seed, student_dir, notes, grader.import_warnings)
     try:
-        results = grader.grade(questions, honour_prerequisites=args.question is None)
+        results = grader.grade(questions, honour_prerequisites=args.question is None,
+                               jobs=jobs)
     except KeyboardInterrupt:
         print("\nInterrupted: grading stopped; no results were written.", file=sys.stderr)
         return 130

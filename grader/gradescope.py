@@ -279,7 +279,10 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "",
         results_file = Path(workdir, "results.json")
         command = [sys.executable, str(source / "autograder.py"), "--student-dir",
                    str(student_dir), "--gradescope-output", "--results-file",
-                   str(results_file), "--no-graphics"]
+                   str(results_file), "--no-graphics",
+                   # one question at a time: the container's memory (768 MB by
+                   # default) is not what /proc/meminfo reports
+                   "-j", "1"]
         if questions:
             command += ["-q", questions]
         if os.environ.get(COURSE_VARIABLE, "").strip():

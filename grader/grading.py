@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -61,24 +62,34 @@ class Grader:
         self.reporter = reporter
         self.import_warnings = added_imports(settings.student_dir)
         self.internal_errors = 0
+        self.stop = threading.Event()     # set on Ctrl-C: every running sandbox ends
+        self._lock = threading.Lock()     # questions graded side by side share these
         # Before any student code runs: the staff files as they must stay.
         self.staff = StaffFiles(settings.project_root)
 
-    def grade(self, questions: list[Question], honour_prerequisites: bool) -> list[QuestionResult]:
+    def grade(self, questions: list[Question], honour_prerequisites: bool,
+              jobs: int = 1) -> list[QuestionResult]:
+        """Grade ``questions`` in order, or up to ``jobs`` at a time (grader/parallel.py),
+        printing each question's block whole and in order."""
+        if jobs > 1 and len(questions) > 1:
+            from grader.parallel import grade_side_by_side
+            return grade_side_by_side(self, questions, honour_prerequisites, jobs)
         results: dict[str, QuestionResult] = {}
         for question in questions:
             self.reporter.question_started(question)
             blocking = [p for p in question.prerequisites if honour_prerequisites
                         and p in results and not results[p].full_marks]
             if blocking:
-                result = self._skipped(question, blocking)
+                result = self.skipped(question, blocking)
             else:
                 result = self.grade_question(question)
             results[question.id] = result
             self.reporter.question_finished(result)
         return list(results.values())
 
-    def grade_question(self, question: Question) -> QuestionResult:
+    def grade_question(self, question: Question, shown_to=None) -> QuestionResult:
+        """Grade one question; the student's output goes to ``shown_to`` (default:
+        stdout, as it comes)."""
         started = time.monotonic()
         imports = tuple(import_warning(name, statement) for name in question.student_files
                         for statement in self.import_warnings.get(name, []))
@@ -98,7 +109,7 @@ class Grader:
                 np.random.default_rng(seed), self.data,
                 SettingsView(question.thresholds, definition.probe_reads, "make_probes"))
         except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
-            self.internal_errors += 1
+            self._internal_error_seen()
             return QuestionResult(question, self._internal_error(question, traceback.format_exc()),
                                   time.monotonic() - started, import_warnings=imports)
 
@@ -108,17 +119,18 @@ class Grader:
             time_limit=question.time_limit * self.settings.time_limit_scale,
             memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
             shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
-            isolation=self.isolation, status=self.status)
+            isolation=self.isolation, status=self.status, shown_to=shown_to, stop=self.stop)
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
                       "beginning was shown",)
-        restored = self.staff.restore()
+        with self._lock:
+            restored = self.staff.restore()
 
         checks = tuple(self._verdict(definition, question, check, outcome, probes)
                        for check in question.checks)
         fault = _grader_fault(outcome)
         if fault is not None:
-            self.internal_errors += 1
+            self._internal_error_seen()
             checks = tuple(_as_error(c, fault) if c.status == FAILED else c for c in checks)
         if restored:
             checks = tuple(_staff_files_restored(c, restored) for c in checks)
@@ -148,7 +160,7 @@ class Grader:
                 question, check, outcome, probes.public, probes.secret, self.data,
                 SettingsView(question.thresholds, verdict.reads, f"verdict {check.key!r}")))
         except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
-            self.internal_errors += 1
+            self._internal_error_seen()
             return self._internal_error(question, traceback.format_exc(), [check])[0]
 
     def _job(self, question: Question, seed: int) -> dict:
@@ -163,8 +175,12 @@ class Grader:
                 "memory_mb": settings.memory_mb, "threads": sandbox_threads(question, settings),
                 "sanity_seconds": LIMITS.sanity_step_seconds * settings.time_limit_scale}
 
+    def _internal_error_seen(self) -> None:
+        with self._lock:
+            self.internal_errors += 1
+
     @staticmethod
-    def _skipped(question: Question, blocking: list[str]) -> QuestionResult:
+    def skipped(question: Question, blocking: list[str]) -> QuestionResult:
         message = (f"skipped: {', '.join(blocking)} must earn full marks first (run "
                    f"`python autograder.py -q {question.id}` to grade it anyway)")
         return QuestionResult(question, tuple(CheckResult(question.id, c.key, c.title, c.points,

@@ -55,6 +55,13 @@ class Reporter:
         self.stream.write(text + "\n")
         self.stream.flush()
 
+    def emit(self, text: str, lines: list[str]) -> None:
+        """Print a block another Reporter collected (a question graded beside
+        others); ``lines`` are its report lines, kept for result files."""
+        self.lines.extend(lines)
+        self.stream.write(text)
+        self.stream.flush()
+
     def begin(self, seed: int, student_dir: Path, notes: list[str],
               import_warnings: dict[str, list[str]] | None = None) -> None:
         self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "

@@ -115,9 +115,10 @@ class _OutputPump(threading.Thread):
     """Copies the child's output to our stdout (up to a cap) and keeps its start."""
 
     def __init__(self, stream, echo: bool, shown_cap: int, kept_cap: int,
-                 status: StatusLine | None = None):
+                 status: StatusLine | None = None, target=None):
         super().__init__(daemon=True)
         self.stream, self.echo, self.status = stream, echo, status
+        self.target = target or sys.stdout   # where the output is shown
         self.shown_cap, self.kept_cap = shown_cap, kept_cap
         self.kept = bytearray()
         self.total = 0
@@ -135,15 +136,16 @@ class _OutputPump(threading.Thread):
                 text = chunk[:self.shown_cap - before].decode("utf-8", errors="replace")
                 if self.status:
                     self.status.before_output()
-                sys.stdout.write(text)
-                sys.stdout.flush()
+                self.target.write(text)
+                self.target.flush()
                 if self.status:
                     self.status.after_output(text)
             if self.echo and self.total > self.shown_cap and not notice_printed:
                 notice_printed = True
-                sys.stdout.write(f"\n[... more output from your code is hidden: only the first "
-                                 f"{self.shown_cap // 1000} kB of each question is shown]\n")
-                sys.stdout.flush()
+                self.target.write(f"\n[... more output from your code is hidden: only the "
+                                  f"first {self.shown_cap // 1000} kB of each question is "
+                                  "shown]\n")
+                self.target.flush()
 
     def captured(self) -> CapturedOutput:
         return CapturedOutput(kept=self.kept.decode("utf-8", errors="replace"),
@@ -153,12 +155,15 @@ class _OutputPump(threading.Thread):
 def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 student_dir: Path, time_limit: float, memory_mb: int, echo: bool,
                 shown_cap: int, kept_cap: int, isolation: Isolation | None = None,
-                status: StatusLine | None = None) -> SandboxOutcome:
+                status: StatusLine | None = None, shown_to=None,
+                stop: threading.Event | None = None) -> SandboxOutcome:
     """Run one question's student-side steps; never raises for student behaviour.
 
     With ``isolation`` (``--sandbox-user``), the sandbox runs as that user, from the
     public code tree, on a copy of the student's files (grader/isolation.py). With
-    ``status``, the question's progress is shown while it runs (grader/status.py)."""
+    ``status``, the question's progress is shown while it runs (grader/status.py).
+    ``shown_to`` receives the student's output instead of stdout (a question graded
+    beside others prints as one block); setting ``stop`` ends the sandbox (Ctrl-C)."""
     folder = isolation.job_folder() if isolation else tempfile.TemporaryDirectory(
         prefix="grader-job-")
     with folder as tmp:
@@ -185,12 +190,13 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         process = subprocess.Popen(command, cwd=student_dir, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    **platform_support.new_process_group(), **popen_options)
-        pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap, status)
+        pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap,
+                           status if shown_to is None else None, shown_to)
         pump.start()
         watch = _ProgressTail(job_dir / "events.jsonl", job["question"], time_limit, status)
         try:
-            outcome.stopped = _wait(process, time_limit, memory_mb, watch)
-            if outcome.stopped:
+            outcome.stopped = _wait(process, time_limit, memory_mb, watch, stop)
+            if outcome.stopped in ("timeout", "memory"):
                 platform_support.ask_for_traceback(process)
         finally:
             platform_support.kill_group(process)   # workers or leftovers, even on Ctrl-C
@@ -199,7 +205,7 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         process.wait()
         pump.join(timeout=5)
         if status is not None:
-            status.end()
+            status.end(job["question"])
         outcome.progress = watch.latest
         outcome.seconds = time.monotonic() - started
         outcome.returncode = process.returncode
@@ -209,13 +215,15 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
 
 
 def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int,
-          watch: "_ProgressTail") -> str | None:
+          watch: "_ProgressTail", stop: threading.Event | None) -> str | None:
     deadline = time.monotonic() + time_limit
     next_memory_check = 0.0
     while process.poll() is None:
         now = time.monotonic()
         if now >= deadline:
             return "timeout"
+        if stop is not None and stop.is_set():
+            return "interrupted"
         watch.poll(now)
         if now >= next_memory_check:
             next_memory_check = now + MEMORY_POLL_SECONDS
@@ -247,7 +255,8 @@ class _ProgressTail:
         self._read_new()
         if self.status is not None:
             label = f"{self.question} {self.step}" if self.step else self.question
-            self.status.update(label, now - self.started, self.time_limit, self.latest)
+            self.status.update(label, now - self.started, self.time_limit, self.latest,
+                               key=self.question)
 
     def _read_new(self) -> None:
         if not _plain_file(self.path, EVENTS_LIMIT):

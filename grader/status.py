@@ -44,7 +44,8 @@ def describe(question: str, elapsed: float, limit: float, progress: dict) -> str
 
 
 class StatusLine:
-    """One question's status, shared by the judge's wait loop and output pump."""
+    """The status of the running questions (one, or several side by side with -j),
+    shared by the judge's wait loops and output pumps."""
 
     def __init__(self, stream=None, plain_seconds: float = PLAIN_SECONDS):
         self.stream = stream or sys.stderr
@@ -54,43 +55,60 @@ class StatusLine:
             self.terminal = False
         self.plain_seconds = plain_seconds
         self.lock = threading.Lock()
-        self.text = ""
+        self.texts: dict[str, str] = {}      # one per running question, in start order
+        self.last_plain: dict[str, float] = {}
         self.shown = False                # the line is on the screen now (terminal)
         self.at_line_start = True         # the student's last output ended its line
-        self.last_plain = 0.0
 
-    def update(self, question: str, elapsed: float, limit: float, progress: dict) -> None:
+    @property
+    def text(self) -> str:
+        return " | ".join(self.texts.values())
+
+    def update(self, question: str, elapsed: float, limit: float, progress: dict,
+               key: str | None = None) -> None:
+        """The status of one running question (``key``, default ``question``)."""
+        key = key or question
         with self.lock:
-            self.text = describe(question, elapsed, limit, progress)
+            self.texts[key] = describe(question, elapsed, limit, progress)
             if self.terminal:
                 if self.at_line_start:
                     self._draw()
-            elif elapsed - self.last_plain >= self.plain_seconds:
-                self.last_plain = elapsed
-                self._write(f"[{self.text}]\n")
+            elif elapsed - self.last_plain.get(key, 0.0) >= self.plain_seconds:
+                self.last_plain[key] = elapsed
+                self._write(f"[{self.texts[key]}]\n")
 
     def before_output(self) -> None:
-        """Clear the line before the student's output is written."""
+        """Clear the line before the student's output (or a report) is written."""
         with self.lock:
             if self.shown:
                 self._write(CLEAR)
                 self.shown = False
 
     def after_output(self, text: str) -> None:
-        """Put the line back once the student's output has ended its line."""
+        """Put the line back once the output written has ended its line."""
         with self.lock:
             if text:
                 self.at_line_start = text.endswith("\n")
-            if self.terminal and self.at_line_start and self.text:
+            if self.terminal and self.at_line_start and self.texts:
                 self._draw()
 
-    def end(self) -> None:
-        """Remove the line for good (the question's report follows)."""
+    def end(self, key: str | None = None) -> None:
+        """Remove one question's status (all of them without ``key``): its report
+        follows."""
         with self.lock:
+            if key is None:
+                self.texts.clear()
+                self.last_plain.clear()
+            else:
+                self.texts.pop(key, None)
+                self.last_plain.pop(key, None)
             if self.shown:
                 self._write(CLEAR)
-            self.shown, self.text, self.last_plain = False, "", 0.0
-            self.at_line_start = True
+                self.shown = False
+            if self.texts and self.terminal and self.at_line_start:
+                self._draw()
+            if not self.texts:
+                self.at_line_start = True
 
     def _draw(self) -> None:
         width = shutil.get_terminal_size((100, 24)).columns - 1

@@ -51,6 +51,8 @@ class Question:
     interface: str = SPLIT_FILES
     # Extra credit: reported as such and counted above the base total.
     extra_credit: bool = False
+    # Whether training shows a live plot (with -j, such questions draw one at a time).
+    live_plot: bool = True
 
     @property
     def points(self) -> float:
@@ -105,7 +107,7 @@ QUESTIONS: tuple[Question, ...] = (
         "q6", "Attention",
         checks=(Check("attention", "AttentionBlock: causal scaled dot-product attention", 2),),
         student_files=("models.py",), module="attention", time_limit=120,
-        thresholds=_frozen(tolerance=1e-4, diagnosis_tolerance=1e-3)),
+        thresholds=_frozen(tolerance=1e-4, diagnosis_tolerance=1e-3), live_plot=False),
     Question(
         "q7", "Character GPT (ungraded)",
         checks=(Check("shapes", "Character_GPT: output shape", 0),
@@ -115,7 +117,7 @@ QUESTIONS: tuple[Question, ...] = (
         # The 'learns' check trains a small GPT with our own loop for a few steps.
         thresholds=_frozen(max_loss_ratio=0.5, tolerance=1e-5, steps=60, batch_size=16,
                            learning_rate=1e-2, block_size=8, n_embd=16, n_layer=2),
-        prerequisites=("q6",)),
+        prerequisites=("q6",), live_plot=False),
 )
 
 QUESTIONS_BY_ID = MappingProxyType({question.id: question for question in QUESTIONS})
