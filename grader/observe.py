@@ -130,7 +130,17 @@ class TrainingObserver:
         return facts
 
 
-class _Monitor:
+class _Shared:
+    """Copies of the object holding this one (a dataset, a model) share it."""
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class _Monitor(_Shared):
     """Sits in ``dataset.monitor``: reports progress, then calls the live plot (if any).
 
     A copy of the dataset shares it; a pickled dataset (a DataLoader worker started
@@ -148,17 +158,11 @@ class _Monitor:
         if self.inner is not None:
             self.inner.close()
 
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
     def __reduce__(self):
         return _nothing, ()
 
 
-class _ValidationCall:
+class _ValidationCall(_Shared):
     """Stands in for ``dataset.get_validation_accuracy``: the student's call, noted.
     Pickled, it becomes the dataset's own method again."""
 
@@ -170,17 +174,11 @@ class _ValidationCall:
         self.observer.validation_returned(value)
         return value
 
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
     def __reduce__(self):
         return getattr, (self.original.__self__, self.original.__name__)
 
 
-class _InputShape:
+class _InputShape(_Shared):
     """A forward pre-hook noting the shape of the model's first input. A copy of the
     model shares it; a pickled model gets a hook that does nothing."""
 
@@ -190,12 +188,6 @@ class _InputShape:
     def __call__(self, module, args) -> None:
         if args and hasattr(args[0], "shape"):
             self.observer.last_input_shape = [int(size) for size in args[0].shape]
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
 
     def __reduce__(self):
         return _IdleHook, ()

@@ -66,3 +66,17 @@ def points_by_test(results: dict) -> dict[str, float]:
 
 def messages(results: dict, question: str) -> str:
     return "\n".join(t["message"] for t in results["tests"] if t["question"] == question)
+
+
+def processes_in(folder: Path) -> list[int]:
+    """PIDs of live processes whose working directory is ``folder`` (Linux): the
+    sandboxes of a run whose student files are there."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found

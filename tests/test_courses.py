@@ -10,7 +10,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 
 from grader import courses
 from grader.table import COURSES, course_questions

@@ -6,7 +6,6 @@ file (a later definition replaces an earlier one).
 """
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 import pytest
 
 from helpers import (ROOT, copy_project, make_submission, messages, points_by_test,
-                     run_autograder)
+                     processes_in, run_autograder)
 
 Q2_SANITY = "q2: RegressionModel and regression_loss: shapes and gradients"
 Q2_FIT = "q2: train_regression: mean squared error on sin(x)"
@@ -211,19 +210,6 @@ def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_pa
     assert (aside / "backend.py").read_text() == ""
 
 
-def _processes_in(folder):
-    """PIDs of live processes whose working directory is ``folder`` (Linux)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_dataloader_workers_die_with_a_stopped_question(tmp_path):
     student = make_submission(tmp_path / "student", {"train.py": (
@@ -236,7 +222,7 @@ def test_dataloader_workers_die_with_a_stopped_question(tmp_path):
                                       "--json", str(tmp_path / "r.json"))
     assert "did not finish within the time limit" in messages(results, "q2")
     time.sleep(0.5)
-    assert _processes_in(student.resolve()) == []
+    assert processes_in(student.resolve()) == []
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -246,7 +232,7 @@ def test_ctrl_c_stops_grading_and_the_sandbox(tmp_path):
                                "--student-dir", str(student), "--no-graphics"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not _processes_in(student.resolve()) and time.monotonic() < deadline:
+    while not processes_in(student.resolve()) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(3)                                  # inside train_regression by now
     grader.send_signal(signal.SIGINT)
@@ -254,4 +240,4 @@ def test_ctrl_c_stops_grading_and_the_sandbox(tmp_path):
     assert grader.returncode == 130, stderr
     assert "Interrupted: grading stopped" in stderr
     time.sleep(0.5)
-    assert _processes_in(student.resolve()) == []
+    assert processes_in(student.resolve()) == []

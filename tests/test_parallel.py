@@ -16,7 +16,7 @@ import time
 import pytest
 
 from grader.status import StatusLine
-from helpers import ROOT, make_submission, run_autograder
+from helpers import ROOT, make_submission, processes_in, run_autograder
 
 QUICK = "q1,q2,q6"
 VARYING = ("seconds", "figures")
@@ -77,18 +77,6 @@ def test_status_line_shows_every_running_question():
     assert stream.getvalue().endswith("\r\x1b[Kq4 train: 0:03 of 10:00, epoch 1.0")
 
 
-def _sandboxes_in(folder) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink(f"/proc/{entry}/cwd") == str(folder):
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_hanging_question_holds_back_only_later_blocks_and_ctrl_c_stops_all(tmp_path):
     student = make_submission(tmp_path / "student", {"train.py": (
@@ -110,9 +98,9 @@ def test_a_hanging_question_holds_back_only_later_blocks_and_ctrl_c_stops_all(tm
     assert any("### Question q1" in line for line in seen), "q1 was held back"
     time.sleep(8)                         # q6 (2 s) is done by now, but q2 still hangs
     assert not any("Question q6" in line for line in seen), "q6 printed before q2"
-    assert len(_sandboxes_in(student.resolve())) >= 1
+    assert len(processes_in(student.resolve())) >= 1
     grader.send_signal(signal.SIGINT)
     _, stderr = grader.communicate(timeout=60)
     assert grader.returncode == 130, stderr
     time.sleep(0.5)
-    assert _sandboxes_in(student.resolve()) == []
+    assert processes_in(student.resolve()) == []
