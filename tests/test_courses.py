@@ -150,7 +150,7 @@ def test_release_of_the_models_only_version(tmp_path):
 
 
 def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
-    from grader import bulk, gradescope
+    from grader import bulk_reports, gradescope
     bundle = gradescope.build_bundle(tmp_path / "a.zip", course="models-only")
     with zipfile.ZipFile(bundle) as archive:
         script = archive.read("run_autograder").decode()
@@ -161,7 +161,7 @@ def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
     records = [{"id": "ada", "status": "graded", "course": None, "submitters": [],
                 "result": {"course": "models-only", "total": 25.5,
                            "questions": {"q5": {"points": 0.5, "max": 1}}}}]
-    table = bulk.csv_text(records).splitlines()
+    table = bulk_reports.csv_text(records).splitlines()
     assert table[0].split(",")[4:10] == ["q1", "q2", "q3", "q4", "q5", "total"]
     assert table[1].split(",")[4:10] == ["6", "6", "6", "7", "1", "25"]
     assert table[2].split(",")[-1] == "models-only"
