@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -113,18 +114,27 @@ class Grader:
             return QuestionResult(question, self._internal_error(question, traceback.format_exc()),
                                   time.monotonic() - started, import_warnings=imports)
 
-        outcome = run_sandbox(
-            self._job(question, seed), probes.public, project_root=self.settings.project_root,
-            student_dir=self.settings.student_dir,
-            time_limit=question.time_limit * self.settings.time_limit_scale,
-            memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
-            shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
-            isolation=self.isolation, status=self.status, shown_to=shown_to, stop=self.stop)
+        # The sandbox imports staff code from a private copy (none is needed when it
+        # runs as a sandbox user, who cannot write the shared public copy).
+        code = self.staff.private_copy() if self.isolation is None else self.settings.project_root
+        job = dict(self._job(question, seed), project_root=str(code))
+        try:
+            outcome = run_sandbox(
+                job, probes.public, project_root=code, student_dir=self.settings.student_dir,
+                time_limit=question.time_limit * self.settings.time_limit_scale,
+                memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
+                shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
+                isolation=self.isolation, status=self.status, shown_to=shown_to,
+                stop=self.stop)
+        finally:
+            with self._lock:
+                restored = [] if self.isolation is not None else self.staff.changes_in(code)
+                restored += [name for name in self.staff.restore() if name not in restored]
+            if self.isolation is None:
+                shutil.rmtree(code, ignore_errors=True)
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
                       "beginning was shown",)
-        with self._lock:
-            restored = self.staff.restore()
 
         checks = tuple(self._verdict(definition, question, check, outcome, probes)
                        for check in question.checks)

@@ -9,6 +9,11 @@ that appeared beside the staff modules, which Python would otherwise load instea
 of the restored source. Nothing is thrown away: a changed file's content, or a file
 that appeared in ``grader/``, is moved to ``.restored/<time>/`` in the project
 folder (someone editing the grader while it runs gets their edit back from there).
+
+Each question's sandbox imports the staff code from a private copy written from the
+snapshot (``private_copy``), so what one question's code writes next to
+``backend.__file__`` reaches neither a question running beside it (``-j``) nor a
+later one, and ``changes_in`` charges exactly the question that wrote it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,6 +100,40 @@ class StaffFiles:
             shutil.copyfile(path, target)
         except OSError:
             pass   # nothing there (deleted), or nowhere to write: restoring matters more
+
+
+    def private_copy(self) -> Path:
+        """A fresh folder holding the snapshot's staff files (compiled files left
+        out), for one question's sandbox to import from."""
+        folder = Path(tempfile.mkdtemp(prefix="grader-staff-"))
+        for name, data in self._saved.items():
+            if COMPILED not in Path(name).parts:
+                _write(folder / name, data)
+        return folder
+
+    def changes_in(self, copy: Path) -> list[str]:
+        """The staff files a sandbox changed, removed or added (in grader/) in its
+        private ``copy``; what it wrote is kept aside under .restored/ as for the
+        project's own files."""
+        changed = []
+        for name, digest in self._digests.items():
+            if COMPILED in Path(name).parts:
+                continue
+            path = copy / name
+            try:
+                intact = _digest(path.read_bytes()) == digest
+            except OSError:
+                intact = False
+            if not intact:
+                self._keep_aside(path, name)
+                changed.append(name)
+        for path in self.paths(copy):
+            name = path.relative_to(copy).as_posix()
+            if name not in self._saved and COMPILED not in path.parts \
+                    and Path(name).parts[0] == "grader":
+                self._keep_aside(path, name)
+                changed.append(name)
+        return changed
 
 
 def _write(path: Path, data: bytes) -> None:

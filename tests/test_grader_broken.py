@@ -193,12 +193,13 @@ def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_pa
         "        (root / name).write_text('')\n"
         "    (root / 'grader' / 'questions' / 'sneaky.py').write_text('x = 1')\n"
         "    _train_perceptron(model, dataset)")})
+    # -j 2: q6 runs beside q1 and must not see what q1's code wrote.
     process, results = run_autograder("-q", "q1,q6", "--student-dir", str(student),
-                                      "--no-graphics", "--json", str(tmp_path / "r.json"),
-                                      project=project)
+                                      "--no-graphics", "-j", "2",
+                                      "--json", str(tmp_path / "r.json"), project=project)
     assert process.returncode == 0, process.stdout + process.stderr
     assert results["questions"]["q1"]["points"] == 0
-    assert results["questions"]["q6"]["points"] == 2     # graded with the restored files
+    assert results["questions"]["q6"]["points"] == 2     # graded with intact files
     text = messages(results, "q1")
     for name in targets + ["grader/questions/sneaky.py"]:
         assert name in text, (name, text)
