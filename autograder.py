@@ -15,7 +15,7 @@ if sys.version_info < (3, 10):
     sys.exit("autograder.py needs Python 3.10 or newer; this is Python "
              f"{sys.version_info.major}.{sys.version_info.minor}.")
 
-from grader.cli import main  # noqa: E402 - after the version check on purpose
+from grader.judge.cli import main  # noqa: E402 - after the version check on purpose
 
 if __name__ == "__main__":
     sys.exit(main())

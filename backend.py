@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from grader import splits
+from grader.assignments.course import splits
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -406,7 +406,7 @@ def watch(dataset, refresh_per_second: float = 4.0, save_to=None) -> bool:
     display is available and ``save_to`` (a PNG path, rewritten at each refresh)
     is not given. Call ``unwatch(dataset)`` to stop.
     """
-    from grader.live_plots import monitor_for  # matplotlib is imported only here
+    from grader.figures.live import monitor_for  # matplotlib is imported only here
 
     unwatch(dataset)
     monitor = monitor_for(dataset, refresh_per_second=refresh_per_second, save_to=save_to)

@@ -7,7 +7,7 @@ to 10 letters like the training items), the mean dev accuracy (scored the same w
 and the seconds of training per run. ``--true-length-only`` scores at true length
 only (how the grader scored before padded scoring was added). It
 ends with whether ``plain-rnn-128`` reaches a mean test accuracy of 83%, a margin
-above the grader's q4 threshold (read from grader/table.py).
+above the grader's q4 threshold (read from grader/assignments/course/table.py).
 
     python benchmarks/q4_architectures.py                        # all, seeds 0-4
     python benchmarks/q4_architectures.py --archs plain-rnn-128 gru --seeds 0 1
@@ -60,7 +60,7 @@ sys.path.insert(1, str(ROOT))
 import backend  # noqa: E402  (after the path set-up above)
 import models as reference_models  # noqa: E402  (tests/reference/models.py)
 import train as reference_train  # noqa: E402  (tests/reference/train.py)
-from grader.table import QUESTIONS_BY_ID  # noqa: E402
+from grader.assignments.course.table import QUESTIONS_BY_ID  # noqa: E402
 
 NUM_CHARS = 47
 NUM_LANGUAGES = 5

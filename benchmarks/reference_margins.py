@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import backend  # noqa: E402  (after the path set-up above)
-from grader.table import QUESTIONS_BY_ID  # noqa: E402
+from grader.assignments.course.table import QUESTIONS_BY_ID  # noqa: E402
 
 
 def _threshold(question: str, name: str) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.table import QUESTIONS_BY_ID  # noqa: E402
+from grader.assignments.course.table import QUESTIONS_BY_ID  # noqa: E402
 
 BUSY = "while True: pass"
 
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
         table = QUESTIONS_BY_ID[question].threads
         print(f"{question:<9}" + "".join(f"{value:>8.1f}" for value in row) + f"{table:>7}")
     print(f"({os.cpu_count()} cores; the fastest of {args.repeats} runs; 'table' is the "
-          "thread count grader/table.py gives the question)")
+          "thread count grader/assignments/course/table.py gives the question)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -159,7 +159,7 @@ def test_bad_input_gets_a_usage_message(tmp_path):
 
 
 def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere(monkeypatch):
-    from grader import bulk as bulk_module
+    from grader.instructor import bulk as bulk_module
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 
-from grader import courses
-from grader.table import COURSES, course_questions
+from grader.assignments.course import recognise as courses
+from grader.assignments.course.table import COURSES, course_questions
 from helpers import REFERENCE, ROOT, make_submission, messages, points_by_test, run_autograder
 
 MODELS_ONLY_REFERENCE = ROOT / "tests" / "reference_models_only"
@@ -135,7 +135,7 @@ def test_unknown_course_and_missing_question_are_usage_errors(tmp_path):
 
 
 def test_release_of_the_models_only_version(tmp_path):
-    from grader import release
+    from grader.instructor import release
     output = release.build_release(tmp_path / "student.zip", course="models-only")
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
@@ -150,7 +150,8 @@ def test_release_of_the_models_only_version(tmp_path):
 
 
 def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
-    from grader import bulk_reports, gradescope
+    from grader.instructor import bulk_reports
+    from grader.instructor import gradescope
     bundle = gradescope.build_bundle(tmp_path / "a.zip", course="models-only")
     with zipfile.ZipFile(bundle) as archive:
         script = archive.read("run_autograder").decode()

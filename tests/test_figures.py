@@ -23,10 +23,13 @@ import torch
 from torch.utils.data import DataLoader
 
 import backend
-from grader import figures, gradescope, html_figures, question_figures
-from grader.report import write_gradescope
-from grader.results import PASSED, CheckResult, QuestionResult
-from grader.table import QUESTIONS, QUESTIONS_BY_ID
+from grader.figures import drawing as figures
+from grader.instructor import gradescope
+from grader.figures import html as html_figures
+from grader.figures import plans as question_figures
+from grader.judge.report import write_gradescope
+from grader.core.results import PASSED, CheckResult, QuestionResult
+from grader.assignments.course.table import QUESTIONS, QUESTIONS_BY_ID
 from helpers import REFERENCE, ROOT, make_submission, run_autograder
 
 
@@ -283,7 +286,7 @@ def spy(monkeypatch, name: str) -> list:
 def grade_in_process(*args: str) -> dict:
     """Run autograder.py's main in this process (the sandboxes are still separate
     processes), so that the judge's figure functions can be watched."""
-    from grader import cli
+    from grader.judge import cli
     json_path = Path(args[args.index("--json") + 1])
     assert cli.main(["--mute", *args]) == 0
     return json.loads(json_path.read_text())

@@ -181,8 +181,8 @@ def test_writing_into_data_costs_the_question_and_is_undone(tmp_path):
 
 def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_path):
     project = copy_project(tmp_path / "project")
-    targets = ["data/README.md", "data/build.py", "backend.py", "grader/table.py",
-               "grader/questions/perceptron.py"]
+    targets = ["data/README.md", "data/build.py", "backend.py", "grader/assignments/course/table.py",
+               "grader/assignments/course/questions/perceptron.py"]
     before = {name: (project / name).read_bytes() for name in targets}
     student = make_submission(tmp_path / "student", {"train.py": (
         "_train_perceptron = train_perceptron\n"
@@ -201,7 +201,7 @@ def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_pa
     assert results["questions"]["q1"]["points"] == 0
     assert results["questions"]["q6"]["points"] == 2     # graded with intact files
     text = messages(results, "q1")
-    for name in targets + ["grader/questions/sneaky.py"]:
+    for name in targets + ["grader/assignments/course/questions/sneaky.py"]:
         assert name in text, (name, text)
     assert {name: (project / name).read_bytes() for name in targets} == before
     assert not (project / "grader" / "questions" / "sneaky.py").exists()

@@ -95,7 +95,7 @@ def test_added_imports_warn_by_default_and_fail_when_enforced(tmp_path):
 
 
 def test_fractional_points_print_correctly():
-    from grader.results import format_points
+    from grader.core.results import format_points
     assert [format_points(v) for v in (5, 2.5, 0.5, 0, 1 / 3)] == ["5", "2.5", "0.5", "0", "0.33"]
 
 

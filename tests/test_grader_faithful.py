@@ -241,10 +241,10 @@ def test_convolutional_model_is_scored_on_its_training_digits(tmp_path, training
 HELD_OUT_RUN = '''
 import dataclasses, json, sys
 from pathlib import Path
-from grader.grading import Grader, Settings
-from grader.judge_data import JudgeData
-from grader.report import Reporter
-from grader.table import QUESTIONS_BY_ID
+from grader.judge.grading import Grader, Settings
+from grader.judge.data import JudgeData
+from grader.judge.report import Reporter
+from grader.assignments.course.table import QUESTIONS_BY_ID
 
 q5 = QUESTIONS_BY_ID["q5"]
 held_out = dataclasses.replace(q5, thresholds={**q5.thresholds, "scored_on": "held-out"})

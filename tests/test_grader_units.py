@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from grader.grading import question_seed
-from grader.imports_check import imports_of
-from grader.judge_data import GRADED_FILES
-from grader.questions.attention import expected_and_mistakes
-from grader.questions.common import Withheld
-from grader.questions.convolution import valid_correlation
-from grader.runner import SandboxOutcome, StepResult, _student_fault_lines
-from grader.student_code import StepFailure, StudentFiles, _unify_variants, is_stub
-from grader.table import QUESTIONS
+from grader.judge.grading import question_seed
+from grader.judge.imports_check import imports_of
+from grader.judge.data import GRADED_FILES
+from grader.assignments.course.questions.attention import expected_and_mistakes
+from grader.checks.common import Withheld
+from grader.assignments.course.questions.convolution import valid_correlation
+from grader.judge.runner import SandboxOutcome, StepResult, _student_fault_lines
+from grader.sandbox.student_code import StepFailure, StudentFiles, _unify_variants, is_stub
+from grader.assignments.course.table import QUESTIONS
 from helpers import ROOT
 
 

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from grader.table import QUESTIONS, QUESTIONS_BY_ID
-from grader.wiring import Definition, SettingsView, load_definition, mismatches, table_mismatches
+from grader.assignments.course.table import QUESTIONS, QUESTIONS_BY_ID
+from grader.core.wiring import Definition, SettingsView, load_definition, mismatches, table_mismatches
 from helpers import copy_project
 
 
@@ -33,9 +33,9 @@ def test_a_key_renamed_on_one_side_fails_the_start_up_check():
     renamed = dataclasses.replace(q2, checks=(q2.checks[0], dataclasses.replace(
         q2.checks[1], key="fit")))
     problems = mismatches(renamed, load_definition(q2.module))
-    assert "q2 (grader.questions.regression): the check 'fit' has no sandbox step" in problems
-    assert "q2 (grader.questions.regression): the check 'fit' has no verdict" in problems
-    assert "q2 (grader.questions.regression): the step 'train' has no check in the table" \
+    assert "q2 (grader.assignments.course.questions.regression): the check 'fit' has no sandbox step" in problems
+    assert "q2 (grader.assignments.course.questions.regression): the check 'fit' has no verdict" in problems
+    assert "q2 (grader.assignments.course.questions.regression): the step 'train' has no check in the table" \
         in problems
 
 
@@ -43,10 +43,10 @@ def test_unread_and_undeclared_settings_fail_the_start_up_check():
     q3 = QUESTIONS_BY_ID["q3"]
     extra = dataclasses.replace(q3, thresholds={**q3.thresholds, "max_epochs": 9})
     assert mismatches(extra, load_definition(q3.module)) == [
-        "q3 (grader.questions.digits): the table's setting 'max_epochs' is read by nothing"]
+        "q3 (grader.assignments.course.questions.digits): the table's setting 'max_epochs' is read by nothing"]
     missing = dataclasses.replace(q3, thresholds={})
     assert mismatches(missing, load_definition(q3.module)) == [
-        "q3 (grader.questions.digits): reads the setting 'min_accuracy', which the table "
+        "q3 (grader.assignments.course.questions.digits): reads the setting 'min_accuracy', which the table "
         "does not have"]
 
 
@@ -70,8 +70,8 @@ EXAMPLE_MODULE = '''
 """Example question: a model that returns zeros of the right shape earns 1 point."""
 import numpy as np
 
-from grader.questions.common import expect_tensor, forward_method
-from grader.wiring import Definition, Probes
+from grader.checks.common import expect_tensor, forward_method
+from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()
 
@@ -105,11 +105,11 @@ def judge_zeros(v):
 EXAMPLE_RUN = '''
 import json, sys
 from pathlib import Path
-from grader.grading import Grader, Settings
-from grader.judge_data import JudgeData
-from grader.report import Reporter
-from grader.table import Check, Question, _frozen
-from grader.wiring import table_mismatches
+from grader.judge.grading import Grader, Settings
+from grader.judge.data import JudgeData
+from grader.judge.report import Reporter
+from grader.assignments.course.table import Check, Question, _frozen
+from grader.core.wiring import table_mismatches
 
 root, student = Path.cwd(), Path(sys.argv[1])
 question = Question("qz", "Zeros", checks=(Check("zeros", "ZeroModel returns zeros", 1),),

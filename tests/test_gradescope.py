@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import gradescope
-from grader.submissions import find_student_files
+from grader.instructor import gradescope
+from grader.instructor.submissions import find_student_files
 from helpers import ROOT, STUDENT_FILES, make_submission
 
 TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility"}
@@ -62,7 +62,7 @@ def test_bundle_holds_the_scripts_and_staff_files_only(bundle, tmp_path):
     for script in ("setup.sh", "run_autograder"):
         assert infos[script].external_attr >> 16 & 0o777 == 0o755
     for name in ("autograder.py", "backend.py", "chargpt.py", "pyproject.toml",
-                 "grader/gradescope.py", "grader/README.md", "data/mnist.npz"):
+                 "grader/instructor/gradescope.py", "grader/README.md", "data/mnist.npz"):
         assert name in infos, f"{name} missing from the bundle"
     assert not any(name.startswith(("tests/", "benchmarks/")) or "__pycache__" in name
                    for name in infos)

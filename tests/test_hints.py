@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import hints
+from grader.checks import hints
 from helpers import make_submission, messages, run_autograder
 
 IN_PLACE_UPDATE = """

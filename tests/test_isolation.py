@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import isolation, splits
-from grader.judge_data import JudgeData
+from grader.judge import isolation
+from grader.assignments.course import splits
+from grader.judge.data import JudgeData
 from helpers import ROOT, copy_project, make_submission, run_autograder
 
 USER = "graderstudent"
@@ -159,7 +160,7 @@ def test_can_access_reads_owner_group_and_other_bits(open_folder):
 def test_without_root_the_option_only_adds_a_note(tmp_path, monkeypatch):
     if isolation.effective():
         monkeypatch.setattr(isolation, "effective", lambda: False)
-        from grader import cli
+        from grader.judge import cli
         assert cli._isolation(USER, None) is None
         return
     process, results = run_autograder("--student-dir", str(make_submission(tmp_path / "s")),
@@ -294,7 +295,7 @@ def test_unknown_user_is_a_clear_error(tmp_path):
 @as_root
 def test_gradescope_runs_student_code_as_the_sandbox_user(
         sandbox_user, python_reachable, tmp_path, monkeypatch):
-    from grader import gradescope
+    from grader.instructor import gradescope
     from test_gradescope import autograder_root, run_autograder as run_bundle
     root = autograder_root(gradescope.build_bundle(tmp_path / "autograder.zip"), tmp_path)
     judge_data = root / "source" / "data" / "mnist.npz"

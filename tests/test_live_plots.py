@@ -1,4 +1,4 @@
-"""Live training plots (grader/live_plots.py): headless, saved to PNG files.
+"""Live training plots (grader/figures/live.py): headless, saved to PNG files.
 
 Every test runs without a display (MPLBACKEND=Agg, DISPLAY unset), so plots are
 only ever written to files under pytest's tmp_path.
@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import backend
-from grader import live_plots
+from grader.figures import live as live_plots
 
 
 @pytest.fixture(autouse=True)

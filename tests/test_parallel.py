@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from grader.status import StatusLine
+from grader.judge.status import StatusLine
 from helpers import ROOT, make_submission, processes_in, run_autograder
 
 QUICK = "q1,q2,q6"

@@ -6,7 +6,7 @@ import random
 import subprocess
 import sys
 
-from grader.table import QUESTIONS_BY_ID
+from grader.assignments.course.table import QUESTIONS_BY_ID
 from helpers import ROOT
 
 

@@ -16,8 +16,8 @@ from helpers import ROOT, STUDENT_FILES
 
 TOP = "ml-project"
 EXPECTED = (*STUDENT_FILES, "autograder.py", "backend.py", "chargpt.py", "pyproject.toml",
-            "README.md", "grader/__init__.py", "grader/__main__.py", "grader/cli.py",
-            "grader/table.py", "grader/README.md", "grader/questions/perceptron.py",
+            "README.md", "grader/__init__.py", "grader/instructor/commands.py", "grader/judge/cli.py",
+            "grader/assignments/course/table.py", "grader/README.md", "grader/assignments/course/questions/perceptron.py",
             "data/mnist.npz", "data/lang_id.npz", "data/shakespeare.txt", "data/README.md",
             "data/build.py")
 # Lines of the staff solutions in tests/reference/ that must never ship.
@@ -111,7 +111,7 @@ def test_no_command_prints_help_and_exits_2():
 
 
 def test_release_with_a_reference_solution_is_refused(tmp_path):
-    from grader import release
+    from grader.instructor import release
     from helpers import REFERENCE, copy_project, make_submission
 
     project = copy_project(tmp_path / "project")

@@ -15,9 +15,9 @@ import gpt_model
 import losses
 import models
 import train
-from grader.imports_check import imports_of
-from grader.student_code import is_stub
-from grader.table import ALLOWED_IMPORTS
+from grader.judge.imports_check import imports_of
+from grader.sandbox.student_code import is_stub
+from grader.assignments.course.table import ALLOWED_IMPORTS
 from helpers import REFERENCE, ROOT
 
 MARKER = '"*** YOUR CODE HERE ***"'

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from grader.status import StatusLine, describe
+from grader.judge.status import StatusLine, describe
 from helpers import ROOT, make_submission
 
 

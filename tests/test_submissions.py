@@ -1,11 +1,11 @@
-"""grader.submissions: finding student submissions for bulk grading (inputs built in tmp_path)."""
+"""grader.instructor.submissions: finding student submissions for bulk grading (inputs built in tmp_path)."""
 
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.submissions import (MAX_ENTRY_BYTES, Layout, Submission, Submitter,
+from grader.instructor.submissions import (MAX_ENTRY_BYTES, Layout, Submission, Submitter,
                                 SubmissionsError, discover)
 
 FOUR = ("models.py", "losses.py", "train.py", "gpt_model.py")
@@ -121,7 +121,7 @@ def test_folder_of_zips(tmp_path):
 
 
 def test_huge_entry_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.submissions.MAX_ENTRY_BYTES", 10)
+    monkeypatch.setattr("grader.instructor.submissions.MAX_ENTRY_BYTES", 10)
     root = tmp_path / "in"
     root.mkdir()
     with zipfile.ZipFile(root / "big.zip", "w", zipfile.ZIP_DEFLATED) as zipped:

@@ -1,0 +1,2 @@
+"""What the grader grades: one package per assignment, each a table of questions
+and the question modules it points to."""

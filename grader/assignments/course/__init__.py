@@ -1,0 +1,1 @@
+"""The course's project (perceptron to character GPT), in its published versions."""

@@ -1,0 +1,247 @@
+"""The one table of what the autograder grades: questions, checks, points,
+prerequisites, thresholds, time limits, and the imports each skeleton file ships with.
+
+Nothing that decides points lives anywhere else: the code in ``grader/assignments/course/questions/``
+reads its thresholds and scoring constants from here, each module declares which it
+reads, and ``grader.core.wiring`` refuses to grade while a module and its row disagree
+(see grader/README.md for the path of one question through the grader).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+SPLIT_FILES, MODELS_ONLY = "split-files", "models-only"   # the student interfaces
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report (``*** PASS: <title>``), worth ``points``. ``key`` names
+    the question module's sandbox step and verdict for this check."""
+    key: str
+    title: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    title: str
+    checks: tuple[Check, ...]
+    # Student files whose code this question runs (imports between them included).
+    student_files: tuple[str, ...]
+    # Module in grader.assignments.course.questions whose QUESTION definition has this question's
+    # probes, steps and verdicts (grader/core/wiring.py).
+    module: str
+    # Seconds of wall-clock time for the whole question (scaled by --time-limit-scale).
+    time_limit: float
+    # Thresholds and scoring constants, by name; read only by the question's module.
+    thresholds: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # Questions that must earn full marks first when all questions are graded
+    # (ignored with -q).
+    prerequisites: tuple[str, ...] = ()
+    # torch threads for the sandbox (at most the machine's cores); chosen from
+    # benchmarks/threads.py: these small models are no faster with more.
+    threads: int = 1
+    # Where the student's code lives (set by the course version, below): SPLIT_FILES
+    # (models.py, losses.py, train.py functions) or MODELS_ONLY (each model's own
+    # run, get_loss and train(dataset) methods in models.py).
+    interface: str = SPLIT_FILES
+    # Extra credit: reported as such and counted above the base total.
+    extra_credit: bool = False
+    # Whether training shows a live plot (with -j, such questions draw one at a time).
+    live_plot: bool = True
+
+    @property
+    def points(self) -> float:
+        return sum(check.points for check in self.checks)
+
+
+def _frozen(**values) -> MappingProxyType:
+    return MappingProxyType(values)
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "q1", "Perceptron",
+        checks=(Check("sanity", "PerceptronModel: weights, scores and predictions", 2),
+                Check("update", "train_perceptron: update rule", 1),
+                Check("converge", "train_perceptron: 100% training accuracy", 2)),
+        student_files=("models.py", "train.py"), module="perceptron", time_limit=120,
+        thresholds=_frozen(training_accuracy=1.0, weight_tolerance=1e-4)),
+    Question(
+        "q2", "Non-linear regression",
+        checks=(Check("sanity", "RegressionModel and regression_loss: shapes and gradients", 2),
+                Check("train", "train_regression: mean squared error on sin(x)", 3)),
+        student_files=("models.py", "losses.py", "train.py"), module="regression",
+        # max_mse: the writeup's criterion, over the dataset's points. max_fresh_mse:
+        # a guard against lookup tables on new x, far above any honest smooth fit
+        # (benchmarks/q2_guard.py: honest fits that pass reach at most 0.025 there).
+        time_limit=300, thresholds=_frozen(max_mse=0.02, fresh_points=200, max_fresh_mse=0.1)),
+    Question(
+        "q3", "Digit classification",
+        checks=(Check("sanity", "DigitClassificationModel and loss: shapes and gradients", 2),
+                Check("train", "train_digitclassifier: test accuracy", 3)),
+        student_files=("models.py", "losses.py", "train.py"), module="digits",
+        time_limit=600, thresholds=_frozen(min_accuracy=0.97)),
+    Question(
+        "q4", "Language identification",
+        checks=(Check("sanity", "LanguageIDModel and loss: shapes and gradients", 2),
+                Check("train", "train_languageid: test accuracy", 3)),
+        student_files=("models.py", "losses.py", "train.py"), module="language",
+        time_limit=600, thresholds=_frozen(min_accuracy=0.81)),
+    Question(
+        "q5", "Convolutional neural network",
+        checks=(Check("convolve", "Convolve: valid 2-D convolution", 1),
+                Check("train", "train_digitconvolution: accuracy", 2)),
+        student_files=("models.py", "losses.py", "train.py"), module="convolution",
+        # scored_on: "training" (the course: 80% on the 200 digits it trained on) or
+        # "held-out" (80% on 500 digits it never saw, after training on 1000).
+        # 600 s: typical loop-based designs train in at most 97 s on one busy core
+        # (taskset -c 0 python benchmarks/q5_designs.py).
+        time_limit=600, thresholds=_frozen(min_accuracy=0.80, tolerance=1e-4,
+                                           scored_on="training")),
+    Question(
+        "q6", "Attention",
+        checks=(Check("attention", "AttentionBlock: causal scaled dot-product attention", 2),),
+        student_files=("models.py",), module="attention", time_limit=120,
+        thresholds=_frozen(tolerance=1e-4, diagnosis_tolerance=1e-3), live_plot=False),
+    Question(
+        "q7", "Character GPT (ungraded)",
+        checks=(Check("shapes", "Character_GPT: output shape", 0),
+                Check("causal", "Character_GPT: no peeking at later characters", 0),
+                Check("learns", "Character_GPT: loss falls on a tiny text", 0)),
+        student_files=("models.py", "gpt_model.py"), module="gpt", time_limit=180,
+        # The 'learns' check trains a small GPT with our own loop for a few steps.
+        thresholds=_frozen(max_loss_ratio=0.5, tolerance=1e-5, steps=60, batch_size=16,
+                           learning_rate=1e-2, block_size=8, n_embd=16, n_layer=2),
+        prerequisites=("q6",), live_plot=False),
+)
+
+QUESTIONS_BY_ID = MappingProxyType({question.id: question for question in QUESTIONS})
+
+
+@dataclass(frozen=True)
+class CourseVersion:
+    """A published version of the course: which questions it has, and for each its
+    student interface, extra credit, and checks (key, title, points). Thresholds,
+    time limits and the judge's checks are the rows above, whatever the version."""
+    name: str
+    summary: str                 # one line, for --help
+    interface: str
+    checks: MappingProxyType     # question id -> ((key, title, points), ...)
+    extra_credit: frozenset = frozenset()
+    # Questions graded with SPLIT_FILES's interface whatever the version's is (the
+    # attention block has only forward in every version).
+    own_interface: frozenset = frozenset()
+
+
+def _checks(*rows) -> tuple:
+    return tuple(rows)
+
+
+_MODELS_ONLY_BASE = {
+    # The course's earlier handout: everything in models.py; 6/6/6/7 points.
+    "q1": _checks(("sanity", "PerceptronModel: weights, scores and predictions", 2),
+                  ("update", "PerceptronModel.train: update rule", 1),
+                  ("converge", "PerceptronModel.train: 100% training accuracy", 3)),
+    "q2": _checks(("sanity", "RegressionModel.run and get_loss: shapes and gradients", 2),
+                  ("train", "RegressionModel.train: mean squared error on sin(x)", 4)),
+    "q3": _checks(("sanity", "DigitClassificationModel.run and get_loss: shapes and "
+                             "gradients", 2),
+                  ("train", "DigitClassificationModel.train: test accuracy", 4)),
+    "q4": _checks(("sanity", "LanguageIDModel.run and get_loss: shapes and gradients", 2),
+                  ("train", "LanguageIDModel.train: test accuracy", 5)),
+}
+_MODELS_ONLY_Q5 = ("convolve", "Convolve: valid 2-D convolution"), \
+    ("train", "DigitConvolutionalModel.train: accuracy")
+
+COURSES = MappingProxyType({version.name: version for version in (
+    CourseVersion(
+        "current", "models.py, losses.py and train.py; q1-q6 worth 25, q7 ungraded (default)",
+        SPLIT_FILES, MappingProxyType({question.id: tuple(
+            (check.key, check.title, check.points) for check in question.checks)
+            for question in QUESTIONS})),
+    CourseVersion(
+        "models-only", "the earlier handout: everything in models.py (run, get_loss, "
+        "train); q1-q4 worth 25, q5 1 point of extra credit",
+        MODELS_ONLY, MappingProxyType({**_MODELS_ONLY_BASE, "q5": _checks(
+            (*_MODELS_ONLY_Q5[0], 0.5), (*_MODELS_ONLY_Q5[1], 0.5))}),
+        extra_credit=frozenset({"q5"})),
+    CourseVersion(
+        "models-only-q6", "a later term of the earlier handout: q5 worth 4 and q6 "
+        "Attention worth 1 (30 in all)",
+        MODELS_ONLY, MappingProxyType({**_MODELS_ONLY_BASE, "q5": _checks(
+            (*_MODELS_ONLY_Q5[0], 2), (*_MODELS_ONLY_Q5[1], 2)),
+            "q6": _checks(("attention", "Attention: causal scaled dot-product attention", 1))}),
+        own_interface=frozenset({"q6"})),
+)})
+DEFAULT_COURSE = "current"
+
+
+def course_questions(name: str = DEFAULT_COURSE) -> tuple[Question, ...]:
+    """The questions of course version ``name``, in order, with its points, titles,
+    interface and extra credit (prerequisites outside the version are dropped)."""
+    version = COURSES[name]
+    chosen = []
+    for question in QUESTIONS:
+        rows = version.checks.get(question.id)
+        if rows is None:
+            continue
+        interface = SPLIT_FILES if question.id in version.own_interface else version.interface
+        chosen.append(dataclasses.replace(
+            question, checks=tuple(Check(*row) for row in rows), interface=interface,
+            extra_credit=question.id in version.extra_credit,
+            student_files=("models.py",) if interface == MODELS_ONLY else question.student_files,
+            prerequisites=tuple(p for p in question.prerequisites if p in version.checks)))
+    return tuple(chosen)
+
+STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
+
+# Names the course has published under two spellings; the grader accepts either.
+NAME_VARIANTS = MappingProxyType({
+    "AttentionBlock": ("AttentionBlock", "Attention"),
+    "train_digitconvolution": ("train_digitconvolution", "Train_DigitConvolution"),
+    "digitconvolution_loss": ("digitconvolution_loss", "digitconvolution_Loss"),
+})
+
+# The imports of each skeleton file as shipped, as ``import X`` / ``from X import Y``
+# (aliases dropped). tests/test_skeleton.py keeps this in step with the files.
+ALLOWED_IMPORTS = MappingProxyType({
+    "models.py": frozenset({
+        "from torch import no_grad", "from torch import stack",
+        "from torch.utils.data import DataLoader", "from torch.nn import Module",
+        "import torch", "from torch.nn import Parameter", "from torch.nn import Linear",
+        "from torch import optim", "from torch import tensor", "from torch import tensordot",
+        "from torch import ones", "from torch import matmul",
+        "from torch.nn.functional import cross_entropy", "from torch.nn.functional import relu",
+        "from torch.nn.functional import mse_loss", "from torch.nn.functional import softmax",
+        "from torch import movedim"}),
+    "losses.py": frozenset({
+        "from torch.nn.functional import cross_entropy",
+        "from torch.nn.functional import mse_loss"}),
+    "train.py": frozenset({
+        "from torch import no_grad", "from torch import movedim",
+        "from torch.utils.data import DataLoader", "from torch import optim",
+        "from torch import tensor", "from losses import regression_loss",
+        "from losses import digitclassifier_loss", "from losses import languageid_loss",
+        "from losses import digitconvolution_loss"}),
+    "gpt_model.py": frozenset({
+        "import torch", "import torch.nn", "from torch.nn import functional",
+        "from models import AttentionBlock"}),
+})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Defaults for the sandbox, each overridable on the command line."""
+    memory_mb: int = 4096          # --memory-limit
+    output_shown_bytes: int = 200_000   # student output shown per question
+    output_kept_bytes: int = 20_000     # student output kept for JSON/Gradescope
+    sanity_step_seconds: float = 60.0   # a single sanity step (not training)
+    default_seed: int = 0
+
+
+LIMITS = Limits()

@@ -1,0 +1,2 @@
+"""Plain definitions every process loads: question wiring and results. Imports
+nothing else of the grader."""

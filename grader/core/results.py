@@ -1,0 +1,83 @@
+"""Result values: what a check found, and what a question earned.
+
+Checks return these values; the grader collects them and the report prints
+them. Nothing here prints or decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.assignments.course.table import Check, Question
+
+PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    question: str
+    key: str
+    title: str
+    max_points: float
+    points: float
+    status: str                  # PASSED, FAILED, SKIPPED, or ERROR (the grader's fault)
+    message: str = ""
+    metric: float | None = None  # the measured figure (accuracy, loss...), if any
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.question}: {self.title}"
+
+
+def passed(question: Question, check: Check, message: str = "", metric=None,
+           seconds: float = 0.0) -> CheckResult:
+    return CheckResult(question.id, check.key, check.title, check.points, check.points,
+                       PASSED, message, _number(metric), seconds)
+
+
+def failed(question: Question, check: Check, message: str, metric=None,
+           status: str = FAILED, seconds: float = 0.0) -> CheckResult:
+    return CheckResult(question.id, check.key, check.title, check.points, 0.0,
+                       status, message, _number(metric), seconds)
+
+
+def _number(value):
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: Question
+    checks: tuple[CheckResult, ...] = ()
+    seconds: float = 0.0
+    output: str = ""             # the start of the student's printed output
+    output_bytes: int = 0
+    notes: tuple[str, ...] = ()  # warnings shown with the question
+    # Imports the skeleton does not have, in this question's files: printed once at
+    # the start of a run, kept per question in JSON and Gradescope output.
+    import_warnings: tuple[str, ...] = ()
+    # Figures saved with --save-plots (file paths), the key figure (qN.png) first.
+    figures: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.import_warnings + self.notes
+
+    @property
+    def points(self) -> float:
+        return sum(check.points for check in self.checks)
+
+    @property
+    def max_points(self) -> float:
+        return self.question.points
+
+    @property
+    def full_marks(self) -> bool:
+        return all(check.status == PASSED for check in self.checks) and bool(self.checks)
+
+
+def format_points(value: float) -> str:
+    """5 -> '5', 2.5 -> '2.5', 1/3 -> '0.33' (never '%d' rounding half points away)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

@@ -1,0 +1,2 @@
+"""Commands only instructors run: bulk grading and its reports, the Gradescope
+bundle, the student release."""

@@ -1,0 +1,128 @@
+"""The reports of a bulk run (grader/instructor/bulk.py): ``grades.csv`` and ``summary.png``,
+rebuilt from the per-submission results in OUTDIR/results/ after every run and by
+``python -m grader merge``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from grader.judge.report import atomic_write
+from grader.instructor.submissions import NO_FILES
+from grader.assignments.course.table import COURSES, DEFAULT_COURSE, course_questions
+
+GRADED, GRADER_ERROR = "graded", "grader-error"
+
+
+def load_records(out: Path) -> list[dict]:
+    records = []
+    for path in sorted((out / "results").glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue   # a damaged file is redone by the next run
+    return sorted(records, key=lambda record: record.get("id", ""))
+
+
+def records_course(records: list[dict]) -> str:
+    """The course version of the table: --course if given, else the one most
+    submissions were recognised as (each row names its own)."""
+    named = [record.get("course") or ((record.get("result") or {}).get("course"))
+             for record in records]
+    named = [name for name in named if name in COURSES]
+    return max(set(named), key=named.count) if named else DEFAULT_COURSE
+
+
+def graded_questions(records: list[dict]) -> list:
+    """The questions these records were graded on (all unless -q chose some)."""
+    questions = course_questions(records_course(records))
+    chosen = {q for record in records for q in record.get("questions") or ()}
+    return [q for q in questions if q.id in chosen] if chosen else list(questions)
+
+
+def csv_text(records: list[dict]) -> str:
+    """grades.csv: a row of points possible, then one row per student (a group
+    submission gives one row per member)."""
+    questions = graded_questions(records)
+    ids = [question.id for question in questions]
+    header = ["id", "name", "email", "sid", *ids, "total", "status", "seconds", "seed",
+              "grader_version", "course"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    # Extra credit is counted in a student's total, not in the total possible.
+    writer.writerow(["points possible", "", "", "", *[_number(q.points) for q in questions],
+                     _number(sum(q.points for q in questions if not q.extra_credit)),
+                     "", "", "", "", records_course(records)])
+    for record in records:
+        result = record.get("result") if record.get("status") == GRADED else None
+        questions = (result or {}).get("questions", {})
+        points = [_number(questions[q]["points"]) if q in questions else "" for q in ids]
+        total = _number(result["total"]) if result else ""
+        if record.get("status") in (NO_FILES, "unreadable"):
+            points, total = ["0"] * len(ids), "0"
+        people = record.get("submitters") or [{}]
+        for person in people:
+            writer.writerow([record.get("id", ""), person.get("name", ""),
+                             person.get("email", ""), person.get("sid", ""), *points, total,
+                             record.get("status", ""), record.get("seconds", ""),
+                             record.get("seed", ""), record.get("grader_version", ""),
+                             (result or {}).get("course") or record.get("course") or ""])
+    return buffer.getvalue()
+
+
+def _number(value) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def summary(records: list[dict]) -> tuple[str, dict]:
+    """The numbers of summary.png, as text and as values."""
+    graded = [r for r in records if r.get("status") == GRADED and r.get("result")]
+    totals = [float(r["result"]["total"]) for r in graded]
+    pass_rates = {}
+    for question in graded_questions(records):
+        earned = [r["result"]["questions"][question.id] for r in graded
+                  if question.id in r["result"].get("questions", {})]
+        if earned and question.points:
+            pass_rates[question.id] = sum(q["points"] >= q["max"] for q in earned) / len(earned)
+    counts = {}
+    for record in records:
+        counts[record.get("status", "")] = counts.get(record.get("status", ""), 0) + 1
+    lines = [f"{len(records)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(
+        counts.items()))]
+    if totals:
+        lines.append(f"totals: mean {sum(totals) / len(totals):.2f}, min {min(totals):g}, "
+                     f"max {max(totals):g}")
+    lines += [f"{q}: {rate:.0%} earned full marks" for q, rate in pass_rates.items()]
+    return "\n".join(lines), {"totals": totals, "pass_rates": pass_rates}
+
+
+def write_summary_png(path: Path, numbers: dict, possible: float) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(9, 3.6), dpi=100)
+    left, right = figure.subplots(1, 2)
+    left.hist(numbers["totals"] or [0], bins=range(0, int(possible) + 2), color="#0072B2",
+              edgecolor="white")
+    left.set(title="Totals", xlabel=f"points (of {possible:g})", ylabel="submissions")
+    rates = numbers["pass_rates"]
+    right.bar(list(rates), [100 * v for v in rates.values()], color="#009E73")
+    right.set(title="Full marks per question", ylabel="% of graded submissions", ylim=(0, 100))
+    figure.tight_layout()
+    partial = path.with_name(path.name + ".partial")
+    figure.savefig(partial, format="png")
+    os.replace(partial, path)
+
+
+def rebuild_reports(out: Path, quiet: bool = False) -> str:
+    records = load_records(out)
+    atomic_write(out / "grades.csv", csv_text(records))
+    text, numbers = summary(records)
+    write_summary_png(out / "summary.png", numbers,
+                      sum(q.points for q in graded_questions(records) if not q.extra_credit))
+    return text

@@ -1,0 +1,343 @@
+"""Finds the student submissions to grade in bulk, whatever shape the instructor got.
+
+``discover(path, workdir)`` accepts three layouts (``Layout``): a folder of
+per-student folders, a folder of per-student ``.zip`` files (or a mix of both), and
+Gradescope's "Export Submissions" (a folder, or a .zip of it, holding
+``submission_metadata.yml`` and one ``submission_<id>/`` folder per submission).
+Every zip is extracted into a fresh folder under ``workdir``; nothing is written next
+to the input. Each submission comes back as a value (``Submission``) with a status
+and, when something is wrong, a one-sentence ``problem`` saying what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.assignments.course.table import STUDENT_FILES
+
+MAX_ENTRY_BYTES = 50 * 1024 * 1024  # refuse a zip entry bigger than this, uncompressed
+METADATA_FILE = "submission_metadata.yml"
+IGNORED_NAMES = ("__MACOSX", "__pycache__")
+
+OK = "ok"
+NO_FILES = "no-files"
+UNREADABLE = "unreadable"
+
+# "models (1).py", "Models.py", "train-2.py", "losses copy.py", "gpt_model.py.txt"
+_NEAR_MISS = re.compile(
+    r"^(?P<base>models|losses|train|gpt_model)\s*(\(\d+\)|[-_ ]\d+|[-_ ]?copy)?\.py(\.txt)?$",
+    re.IGNORECASE,
+)
+
+
+class Layout:
+    """The input layouts ``discover`` recognises (plain strings, for reports and JSON)."""
+    FOLDERS = "folders"
+    ZIPS = "zips"
+    MIXED = "mixed"
+    GRADESCOPE = "gradescope"
+
+
+class SubmissionsError(Exception):
+    """The input as a whole cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Submitter:
+    name: str = ""
+    email: str = ""
+    sid: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission. ``files`` maps each student file found (names from
+    ``table.STUDENT_FILES``) to its path; ``source`` is the student's folder or zip;
+    ``status`` is ``ok``, ``no-files`` or ``unreadable``; ``problem`` is one sentence
+    (empty when there is nothing to say)."""
+    id: str
+    source: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    submitters: tuple[Submitter, ...] = ()
+    status: str = OK
+    problem: str = ""
+
+
+def discover(path: Path, workdir: Path) -> tuple[str, list[Submission]]:
+    """Detect the layout of ``path`` and return ``(layout, submissions sorted by id)``.
+
+    ``path`` is a folder (of folders and/or zips, or an unpacked Gradescope export) or
+    a .zip of a Gradescope export. Zips are extracted under ``workdir`` only. Raises
+    ``SubmissionsError`` when ``path`` cannot be used at all."""
+    path, workdir = Path(path), Path(workdir)
+    if not path.exists():
+        raise SubmissionsError(f"{path} does not exist: give the folder or .zip of submissions")
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise SubmissionsError(f"{path} is neither a folder nor a .zip file: give the folder "
+                                   "of submissions or Gradescope's export .zip")
+        return Layout.GRADESCOPE, _gradescope(_unpack_export(path, workdir))
+    if not path.is_dir():
+        raise SubmissionsError(f"{path} is neither a folder nor a .zip file")
+    _check_workdir_outside(path, workdir)
+    export_root = _export_root(path)
+    if export_root is not None:
+        return Layout.GRADESCOPE, _gradescope(export_root)
+    return _folder_of_submissions(path, workdir)
+
+
+# ---------------------------------------------------------------- layouts
+
+def _folder_of_submissions(path: Path, workdir: Path) -> tuple[str, list[Submission]]:
+    entries = _visible_entries(path)
+    if not entries:
+        raise SubmissionsError(f"{path} is empty: put one folder or .zip per student in it")
+    folders = [entry for entry in entries if entry.is_dir()]
+    zips = [entry for entry in entries if entry.is_file() and entry.suffix.lower() == ".zip"]
+    if not folders and not zips:
+        raise SubmissionsError(f"{path} holds no folders or .zip files: put one folder or "
+                               ".zip per student in it")
+    layout = Layout.MIXED if folders and zips else (Layout.FOLDERS if folders else Layout.ZIPS)
+    folder_ids = {folder.name for folder in folders}
+    submissions = [_from_folder(folder.name, folder, folder) for folder in folders]
+    for archive in zips:
+        # "alice/" next to "alice.zip": keep both, told apart by the zip's full name
+        sub_id = archive.name if archive.stem in folder_ids else archive.stem
+        submissions.append(_from_zip(sub_id, archive, workdir))
+    return layout, sorted(submissions, key=lambda sub: sub.id)
+
+
+def _gradescope(root: Path) -> list[Submission]:
+    submitters = _read_metadata(root / METADATA_FILE)
+    submissions = []
+    for folder in _visible_entries(root):
+        if folder.is_dir() and folder.name.startswith("submission_"):
+            sub_id = folder.name[len("submission_"):]
+            found = _from_folder(sub_id, folder, folder)
+            submissions.append(Submission(found.id, found.source, found.files,
+                                          submitters.get(folder.name, ()),
+                                          found.status, found.problem))
+    return sorted(submissions, key=lambda sub: sub.id)
+
+
+def _export_root(folder: Path) -> Path | None:
+    """The folder holding ``submission_metadata.yml``: ``folder`` itself or its only
+    subfolder (exports zipped with one extra top folder); ``None`` if neither."""
+    if (folder / METADATA_FILE).is_file():
+        return folder
+    entries = _visible_entries(folder)
+    if len(entries) == 1 and entries[0].is_dir() and (entries[0] / METADATA_FILE).is_file():
+        return entries[0]
+    return None
+
+
+def _unpack_export(archive: Path, workdir: Path) -> Path:
+    destination = _fresh_dir(workdir, archive.stem)
+    problem = _extract(archive, destination)
+    if problem:
+        raise SubmissionsError(problem)
+    root = _export_root(destination)
+    if root is None:
+        raise SubmissionsError(f"{archive} has no {METADATA_FILE}: give Gradescope's "
+                               "'Export Submissions' zip, or a folder of student folders/zips")
+    return root
+
+
+def _read_metadata(metadata: Path) -> dict[str, tuple[Submitter, ...]]:
+    """``submission_<id>`` -> its submitters, from Gradescope's metadata file."""
+    try:
+        import yaml
+    except ImportError as error:
+        raise SubmissionsError("reading Gradescope's submission_metadata.yml needs PyYAML: "
+                               "install it with: python -m pip install PyYAML") from error
+    try:
+        data = yaml.load(metadata.read_text(encoding="utf-8"), Loader=_tolerant_loader(yaml))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise SubmissionsError(f"cannot read {metadata} ({error}): export the submissions "
+                               "from Gradescope again") from error
+    if not isinstance(data, dict):
+        raise SubmissionsError(f"{metadata} is not a mapping of submission_<id> entries: "
+                               "export the submissions from Gradescope again")
+    return {str(key): _submitters(entry) for key, entry in data.items()}
+
+
+def _tolerant_loader(yaml):
+    """A ``SafeLoader`` that reads Ruby-style tags (``!ruby/object:...``) as plain
+    data instead of failing; it still builds no Python objects from tags."""
+    class TolerantLoader(yaml.SafeLoader):
+        pass
+
+    def plain(loader, node):
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    TolerantLoader.add_constructor(None, plain)
+    return TolerantLoader
+
+
+def _submitters(entry: object) -> tuple[Submitter, ...]:
+    if not isinstance(entry, dict):
+        return ()
+    people = _get(entry, "submitters")
+    if not isinstance(people, list):
+        return ()
+    return tuple(Submitter(name=_text(_get(person, "name")), email=_text(_get(person, "email")),
+                           sid=_text(_get(person, "sid")))
+                 for person in people if isinstance(person, dict))
+
+
+def _get(mapping: dict, key: str) -> object:
+    """Gradescope writes Ruby symbols as keys (``:name``); accept ``name`` too."""
+    return mapping.get(f":{key}", mapping.get(key))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# ---------------------------------------------------------------- one submission
+
+def _from_zip(sub_id: str, archive: Path, workdir: Path) -> Submission:
+    destination = _fresh_dir(workdir, sub_id)
+    problem = _extract(archive, destination)
+    if problem:
+        return Submission(sub_id, archive, {}, (), UNREADABLE, problem)
+    return _from_folder(sub_id, archive, destination)
+
+
+def find_student_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Search one submission's ``folder`` (nested folders too) as ``discover`` does:
+    return the student files found (the shallowest copy of each) and one sentence per
+    problem. Unlike ``discover``, two copies of a file at the same depth drop only that
+    file (grade neither copy, say so) and the other files are still returned."""
+    folder = Path(folder)
+    copies, near_misses, walk_errors = _scan(folder)
+    problems = [f"cannot read {error}: fix its permissions and submit again"
+                for error in walk_errors]
+    files = {}
+    for name in STUDENT_FILES:
+        shallowest = _shallowest(copies.get(name, []))
+        if len(shallowest) > 1:
+            first, second = (path.relative_to(folder) for path in shallowest[:2])
+            problems.append(f"two copies of {name} at the same depth ('{first}' and "
+                            f"'{second}'): neither was graded; keep one and submit again")
+        elif shallowest:
+            files[name] = shallowest[0]
+    problems += [f"found '{path.relative_to(folder)}' but no {name}: rename it to {name}"
+                 for name, paths in sorted(near_misses.items()) if name not in files
+                 for path in sorted(paths)]
+    return files, problems
+
+
+def _from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
+    """Search ``folder`` (nested) for the student files and judge what was found."""
+    copies, near_misses, walk_errors = _scan(folder)
+    if walk_errors:
+        return Submission(sub_id, source, {}, (), UNREADABLE,
+                          f"cannot read {walk_errors[0]}: fix its permissions and run again")
+    files = {}
+    for name in STUDENT_FILES:
+        shallowest = _shallowest(copies.get(name, []))
+        if len(shallowest) > 1:
+            first, second = (path.relative_to(folder) for path in shallowest[:2])
+            return Submission(sub_id, source, {}, (), UNREADABLE,
+                              f"two copies of {name} at the same depth ('{first}' and "
+                              f"'{second}'): keep one and grade again")
+        if shallowest:
+            files[name] = shallowest[0]
+    hints = [f"found '{path.relative_to(folder)}' but no {name}: rename it to {name}"
+             for name, paths in sorted(near_misses.items()) if name not in files
+             for path in sorted(paths)]
+    if files:
+        return Submission(sub_id, source, files, (), OK, "; ".join(hints))
+    problem = "; ".join(hints) or (f"none of {', '.join(STUDENT_FILES)} found in {source}: "
+                                   "ask the student to resubmit them under those exact names")
+    return Submission(sub_id, source, {}, (), NO_FILES, problem)
+
+
+def _scan(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]], list[str]]:
+    """Walk ``folder``: exact student file names -> paths, near-miss names (keyed by
+    the name they miss) -> paths, and the folders that could not be read."""
+    copies: dict[str, list[Path]] = {}
+    near_misses: dict[str, list[Path]] = {}
+    errors: list[str] = []
+    for current, dirs, names in os.walk(folder, onerror=lambda error: errors.append(
+            str(error.filename or error))):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        for name in names:
+            if _ignored(name):
+                continue
+            if name in STUDENT_FILES:
+                copies.setdefault(name, []).append(Path(current, name))
+            elif match := _NEAR_MISS.match(name):
+                near_misses.setdefault(f"{match['base'].lower()}.py", []).append(Path(current, name))
+    return copies, near_misses, errors
+
+
+def _shallowest(paths: list[Path]) -> list[Path]:
+    if not paths:
+        return []
+    depth = min(len(path.parts) for path in paths)
+    return sorted(path for path in paths if len(path.parts) == depth)
+
+
+# ---------------------------------------------------------------- files and zips
+
+def _extract(archive: Path, destination: Path) -> str:
+    """Extract ``archive`` into ``destination``; return a problem sentence, or ""."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            for entry in zipped.infolist():
+                problem = _unsafe_entry(archive, entry)
+                if problem:
+                    return problem
+            zipped.extractall(destination)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            OSError) as error:
+        return (f"{archive.name} is not a readable zip ({type(error).__name__}: {error}): "
+                "ask the student to zip the files again")
+    return ""
+
+
+def _unsafe_entry(archive: Path, entry: zipfile.ZipInfo) -> str:
+    name = entry.filename.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in name.split("/"):
+        return (f"{archive.name} contains '{entry.filename}', a path outside the zip's own "
+                "folder: not extracted; open it by hand and check it")
+    if entry.file_size > MAX_ENTRY_BYTES:
+        return (f"{archive.name} contains '{entry.filename}' of {entry.file_size:,} bytes "
+                f"uncompressed (limit {MAX_ENTRY_BYTES:,}): not extracted; open it by hand")
+    return ""
+
+
+def _fresh_dir(workdir: Path, name: str) -> Path:
+    """A new, empty folder under ``workdir`` (never an existing one)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60] + "-"
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=workdir))
+
+
+def _check_workdir_outside(folder: Path, workdir: Path) -> None:
+    if workdir.resolve().is_relative_to(folder.resolve()):
+        raise SubmissionsError(f"the work folder {workdir} is inside the submissions folder "
+                               f"{folder}: choose a work folder elsewhere")
+
+
+def _visible_entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(entry for entry in folder.iterdir() if not _ignored(entry.name))
+    except OSError as error:
+        raise SubmissionsError(f"cannot list {folder} ({error}): check its permissions") from error
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED_NAMES

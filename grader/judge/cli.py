@@ -1,0 +1,222 @@
+"""Command line of autograder.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from grader.judge import platform_support
+from grader.assignments.course.table import (COURSES, LIMITS, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES,
+                          course_questions)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).")
+    parser.add_argument("-q", "--question", metavar="QUESTION", action="append",
+                        help="grade one question, e.g. -q q3 (its prerequisites are not "
+                             "required); repeat it or list several (-q q1,q2) for more")
+    parser.add_argument("--no-graphics", action="store_true",
+                        help="do not draw live plots while models train")
+    parser.add_argument("--mute", action="store_true",
+                        help="hide what your code prints while it is graded")
+    parser.add_argument("--check-dependencies", action="store_true",
+                        help="check that numpy, matplotlib and torch work, then exit")
+    parser.add_argument("--student-dir", type=Path, default=PROJECT_ROOT, metavar="DIR",
+                        help="grade the student files in DIR (default: this project's folder); "
+                             "files missing there count as not submitted")
+    parser.add_argument("--seed", type=int, default=LIMITS.default_seed,
+                        help=f"random seed; the same seed gives the same grade (default: "
+                             f"{LIMITS.default_seed})")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the results as JSON to FILE")
+    parser.add_argument("--gradescope-output", action="store_true",
+                        help="write Gradescope's results.json (see --results-file)")
+    parser.add_argument("--results-file", type=Path, metavar="FILE",
+                        help="where --gradescope-output writes (default: "
+                             f"{GRADESCOPE_RESULTS} if that folder exists, else results.json)")
+    parser.add_argument("--edx-output", action="store_true",
+                        help="write an edX summary to edx_response.html")
+    parser.add_argument("--time-limit-scale", type=float, default=1.0, metavar="X",
+                        help="multiply every time limit by X (e.g. 2 on a slow machine)")
+    parser.add_argument("--memory-limit", type=int, default=LIMITS.memory_mb, metavar="MB",
+                        help=f"memory allowed to student code, in MB (default: {LIMITS.memory_mb})")
+    parser.add_argument("--enforce-imports", action="store_true",
+                        help="fail questions whose files import anything the skeleton does not "
+                             "(default: only warn)")
+    parser.add_argument("--save-plots", type=Path, metavar="DIR",
+                        help="save pictures of each trained model in DIR (DIR/qN.png and "
+                             "more, listed in the README), drawn after each question is "
+                             "scored; works without a display")
+    parser.add_argument("-j", "--jobs", type=int, metavar="N",
+                        help="grade up to N questions at a time (default: as many as the "
+                             "cores allow; -j 1 grades one after another); output stays in "
+                             "order")
+    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
+                        help="the course version the files were written for (default: "
+                             "recognised from the files): " + "; ".join(
+                                 f"{name}: {version.summary}"
+                                 for name, version in COURSES.items()))
+    parser.add_argument("--sandbox-user", metavar="NAME",
+                        help="run student code as the unprivileged user NAME, which cannot read "
+                             "the test labels or change the grader (takes effect only when the "
+                             "autograder runs as root, e.g. on Gradescope)")
+    args = parser.parse_args(argv)
+
+    if args.question is not None:
+        wanted = []
+        for item in ",".join(args.question).split(","):
+            name = item.strip().lower()
+            name = name if name.startswith("q") else f"q{name}"
+            if name not in QUESTIONS_BY_ID:
+                parser.error(f"there is no question {item.strip()!r}; choose from "
+                             f"{', '.join(QUESTIONS_BY_ID)}")
+            if name not in wanted:
+                wanted.append(name)
+        args.question = wanted
+    if not args.student_dir.is_dir():
+        parser.error(f"--student-dir {args.student_dir} is not a folder")
+    if args.time_limit_scale <= 0:
+        parser.error("--time-limit-scale must be positive")
+    if args.memory_limit < 256:
+        parser.error("--memory-limit must be at least 256 (MB)")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.check_dependencies:
+        from grader.judge.dependencies import check_dependencies
+        return check_dependencies(graphics=not args.no_graphics)
+
+    from grader.judge.grading import Settings
+    from grader.judge.isolation import IsolationError
+    from grader.judge.data import DataProblem, JudgeData
+    from grader.judge.report import Reporter
+    from grader.core.wiring import table_mismatches
+
+    problems = table_mismatches(QUESTIONS)
+    if problems:   # our own wiring is broken: grading now could misattribute points
+        print("autograder.py: the autograder is broken (its table and its question modules "
+              "disagree), so nothing was graded; please report this:\n  "
+              + "\n  ".join(problems), file=sys.stderr)
+        return 3
+
+    student_dir = args.student_dir.resolve()
+    reporter = Reporter()
+    try:
+        data = JudgeData(PROJECT_ROOT / "data")
+    except DataProblem as problem:
+        print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
+        return 2
+    settings = Settings(project_root=PROJECT_ROOT, student_dir=student_dir, seed=args.seed,
+                        graphics=not args.no_graphics, mute=args.mute,
+                        plots_dir=args.save_plots.resolve() if args.save_plots else None,
+                        time_limit_scale=args.time_limit_scale, memory_mb=args.memory_limit,
+                        enforce_imports=args.enforce_imports)
+    if settings.plots_dir:
+        settings.plots_dir.mkdir(parents=True, exist_ok=True)
+
+    notes = [f"on this system {text}" for text in platform_support.limitations()]
+    course = args.course
+    if course is None:
+        from grader.assignments.course.recognise import announcement, detect
+        course, why = detect(student_dir)
+        if why:
+            notes.append(announcement(course, why))
+    available = course_questions(course)
+    missing = [q for q in args.question or [] if q not in {c.id for c in available}]
+    if missing:
+        print(f"autograder.py: course version {course} has no question {', '.join(missing)}; "
+              f"its questions are {', '.join(q.id for q in available)}", file=sys.stderr)
+        return 2
+    isolation = None
+    if args.sandbox_user:
+        try:
+            isolation = _isolation(args.sandbox_user, data)
+        except IsolationError as problem:
+            print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
+            return 2
+        if isolation is None:
+            notes.append(f"--sandbox-user {args.sandbox_user} takes effect only when the "
+                         "autograder runs as root; your code runs as you")
+    try:
+        return _grade(args, settings, data, reporter, notes, isolation, course)
+    finally:
+        if isolation is not None:
+            isolation.close()
+
+
+def _jobs(args, settings, questions, notes: list[str]) -> int:
+    """Questions graded at a time: -j, or as many as the cores allow; never more
+    sandboxes than the memory available holds at --memory-limit each (said once)."""
+    from grader.judge.grading import sandbox_threads
+    from grader.judge.parallel import default_jobs, memory_slots
+    wanted = args.jobs or default_jobs(questions, lambda q: sandbox_threads(q, settings))
+    wanted = min(wanted, len(questions))
+    slots = memory_slots(settings.memory_mb) if wanted > 1 else None
+    if slots is not None and slots < wanted:
+        notes.append(f"grading {slots} question(s) at a time, not {wanted}: each may use "
+                     f"{settings.memory_mb} MB (--memory-limit) and the memory available "
+                     f"holds {slots}")
+        return slots
+    return wanted
+
+
+def _isolation(name: str, data):
+    """The Isolation for ``--sandbox-user NAME``, or None where it cannot take effect."""
+    from grader.judge import isolation
+    if not isolation.effective():
+        return None
+    return isolation.Isolation(isolation.account(name), PROJECT_ROOT, data)
+
+
+def _grade(args, settings, data, reporter, notes, isolation, course: str) -> int:
+    from grader.judge.grading import Grader
+    from grader.judge.report import write_edx, write_gradescope, write_json
+
+    student_dir = settings.student_dir
+    if not any((student_dir / name).is_file() for name in STUDENT_FILES):
+        notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
+    available = course_questions(course)
+    by_id = {question.id: question for question in available}
+    questions = [by_id[q] for q in args.question] if args.question else list(available)
+
+    jobs = _jobs(args, settings, questions, notes)
+    started = time.monotonic()
+    grader = Grader(settings, data, reporter, isolation)
+    reporter.begin(args.seed, student_dir, notes, grader.import_warnings)
+    try:
+        results = grader.grade(questions, honour_prerequisites=args.question is None,
+                               jobs=jobs)
+    except KeyboardInterrupt:
+        print("\nInterrupted: grading stopped; no results were written.", file=sys.stderr)
+        return 130
+    reporter.summary(results)
+    seconds = time.monotonic() - started
+    if settings.plots_dir:   # printed only: a Gradescope run's folder means nothing to students
+        names = [Path(path).name for result in results for path in result.figures]
+        print(f"Figures saved in {settings.plots_dir}: {', '.join(names)}" if names
+              else f"No figures were saved in {settings.plots_dir} (no question got far enough)")
+
+    if args.json:
+        write_json(args.json, results, args.seed, student_dir, seconds, course)
+    if args.gradescope_output:
+        target = args.results_file or (GRADESCOPE_RESULTS if GRADESCOPE_RESULTS.parent.is_dir()
+                                       else Path("results.json"))
+        write_gradescope(target, results, reporter.text, seconds)
+    if args.edx_output:
+        write_edx(Path("edx_response.html"), results)
+    if grader.internal_errors:
+        print(f"autograder.py: {grader.internal_errors} question(s) hit an internal error in the "
+              "autograder (marked FAIL with an explanation above); please report it.",
+              file=sys.stderr)
+        return 3
+    return 0

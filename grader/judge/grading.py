@@ -1,0 +1,228 @@
+"""The judge: runs each question's sandbox, scores it, and collects the results."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader.judge.imports_check import added_imports
+from grader.judge.isolation import Isolation
+from grader.judge.data import JudgeData
+from grader.judge.report import Reporter, import_warning
+from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
+from grader.judge.runner import run_sandbox
+from grader.judge.staff_files import StaffFiles
+from grader.judge.status import StatusLine
+from grader.assignments.course.table import LIMITS, Question
+from grader.core.wiring import SettingsView, VerdictInput, load_definition
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    student_dir: Path
+    seed: int = LIMITS.default_seed
+    graphics: bool = False
+    mute: bool = False
+    plots_dir: Path | None = None
+    time_limit_scale: float = 1.0
+    memory_mb: int = LIMITS.memory_mb
+    enforce_imports: bool = False
+    threads: int | None = None     # torch threads per sandbox; None: the table's, per question
+
+
+def sandbox_threads(question: Question, settings: Settings) -> int:
+    """The torch threads a question's sandbox runs with: the table's (or the
+    settings' override), never more than the machine has cores."""
+    wanted = settings.threads or question.threads
+    return max(1, min(wanted, os.cpu_count() or 1))
+
+
+def question_seed(seed: int, question_id: str) -> int:
+    """A seed per question, fixed by --seed (the same on every machine)."""
+    digest = hashlib.sha256(f"{seed}:{question_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
+
+
+class Grader:
+    def __init__(self, settings: Settings, data: JudgeData, reporter: Reporter,
+                 isolation: Isolation | None = None):
+        self.settings = settings
+        self.isolation = isolation
+        self.status = None if settings.mute else StatusLine()
+        self.data = data
+        self.reporter = reporter
+        self.import_warnings = added_imports(settings.student_dir)
+        self.internal_errors = 0
+        self.stop = threading.Event()     # set on Ctrl-C: every running sandbox ends
+        self._lock = threading.Lock()     # questions graded side by side share these
+        # Before any student code runs: the staff files as they must stay.
+        self.staff = StaffFiles(settings.project_root)
+
+    def grade(self, questions: list[Question], honour_prerequisites: bool,
+              jobs: int = 1) -> list[QuestionResult]:
+        """Grade ``questions`` in order, or up to ``jobs`` at a time (grader/judge/parallel.py),
+        printing each question's block whole and in order."""
+        if jobs > 1 and len(questions) > 1:
+            from grader.judge.parallel import grade_side_by_side
+            return grade_side_by_side(self, questions, honour_prerequisites, jobs)
+        results: dict[str, QuestionResult] = {}
+        for question in questions:
+            self.reporter.question_started(question)
+            blocking = [p for p in question.prerequisites if honour_prerequisites
+                        and p in results and not results[p].full_marks]
+            if blocking:
+                result = self.skipped(question, blocking)
+            else:
+                result = self.grade_question(question)
+            results[question.id] = result
+            self.reporter.question_finished(result)
+        return list(results.values())
+
+    def grade_question(self, question: Question, shown_to=None) -> QuestionResult:
+        """Grade one question; the student's output goes to ``shown_to`` (default:
+        stdout, as it comes)."""
+        started = time.monotonic()
+        imports = tuple(import_warning(name, statement) for name in question.student_files
+                        for statement in self.import_warnings.get(name, []))
+        notes: tuple[str, ...] = ()
+        if imports and self.settings.enforce_imports:
+            checks = tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, FAILED,
+                                       "not graded: this course requires the skeleton's "
+                                       "imports unchanged (--enforce-imports); remove the "
+                                       "imports named at the start") for c in question.checks)
+            return QuestionResult(question, checks, time.monotonic() - started,
+                                  import_warnings=imports)
+
+        try:   # our own preparation: a failure here is ours, and costs only this question
+            definition = load_definition(question.module)
+            seed = question_seed(self.settings.seed, question.id)
+            probes = definition.make_probes(
+                np.random.default_rng(seed), self.data,
+                SettingsView(question.thresholds, definition.probe_reads, "make_probes"))
+        except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
+            self._internal_error_seen()
+            return QuestionResult(question, self._internal_error(question, traceback.format_exc()),
+                                  time.monotonic() - started, import_warnings=imports)
+
+        # The sandbox imports staff code from a private copy (none is needed when it
+        # runs as a sandbox user, who cannot write the shared public copy).
+        code = self.staff.private_copy() if self.isolation is None else self.settings.project_root
+        job = dict(self._job(question, seed), project_root=str(code))
+        try:
+            outcome = run_sandbox(
+                job, probes.public, project_root=code, student_dir=self.settings.student_dir,
+                time_limit=question.time_limit * self.settings.time_limit_scale,
+                memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
+                shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
+                isolation=self.isolation, status=self.status, shown_to=shown_to,
+                stop=self.stop)
+        finally:
+            with self._lock:
+                restored = [] if self.isolation is not None else self.staff.changes_in(code)
+                restored += [name for name in self.staff.restore() if name not in restored]
+            if self.isolation is None:
+                shutil.rmtree(code, ignore_errors=True)
+        if outcome.output.total_bytes > LIMITS.output_shown_bytes:
+            notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
+                      "beginning was shown",)
+
+        checks = tuple(self._verdict(definition, question, check, outcome, probes)
+                       for check in question.checks)
+        fault = _grader_fault(outcome)
+        if fault is not None:
+            self._internal_error_seen()
+            checks = tuple(_as_error(c, fault) if c.status == FAILED else c for c in checks)
+        if restored:
+            checks = tuple(_staff_files_restored(c, restored) for c in checks)
+        figures, figure_notes = self._figures(question, outcome, probes)
+        return QuestionResult(question, checks, time.monotonic() - started,
+                              outcome.output.kept, outcome.output.total_bytes,
+                              notes + figure_notes, imports, figures)
+
+    def _figures(self, question: Question, outcome, probes) -> tuple[tuple[str, ...],
+                                                                     tuple[str, ...]]:
+        """With --save-plots: draw the question's figures (after scoring, from what
+        the sandbox sent back); return their paths and a note per failure."""
+        if self.settings.plots_dir is None:
+            return (), ()
+        try:   # matplotlib is imported here only: grading without figures never loads it
+            from grader.figures.plans import draw_question_figures
+            saved = draw_question_figures(question, outcome, probes.public, probes.secret,
+                                          self.data, self.settings.plots_dir)
+        except Exception as error:  # noqa: BLE001 - figures must never cost points
+            return (), (f"no figures were drawn ({type(error).__name__}: {error})",)
+        return tuple(str(path) for path in saved.paths), saved.notes
+
+    def _verdict(self, definition, question: Question, check, outcome, probes) -> CheckResult:
+        verdict = definition.verdicts[check.key]
+        try:
+            return verdict.function(VerdictInput(
+                question, check, outcome, probes.public, probes.secret, self.data,
+                SettingsView(question.thresholds, verdict.reads, f"verdict {check.key!r}")))
+        except Exception:  # noqa: BLE001 - a bug in the grader must not look like the student's fault
+            self._internal_error_seen()
+            return self._internal_error(question, traceback.format_exc(), [check])[0]
+
+    def _job(self, question: Question, seed: int) -> dict:
+        settings = self.settings
+        return {"question": question.id, "module": question.module, "seed": seed,
+                "interface": question.interface,
+                "settings": dict(question.thresholds),
+                "project_root": str(settings.project_root),
+                "student_dir": str(settings.student_dir), "graphics": settings.graphics,
+                # figure_data runs only when the judge will draw figures from it.
+                "figures": settings.plots_dir is not None,
+                "memory_mb": settings.memory_mb, "threads": sandbox_threads(question, settings),
+                "sanity_seconds": LIMITS.sanity_step_seconds * settings.time_limit_scale}
+
+    def _internal_error_seen(self) -> None:
+        with self._lock:
+            self.internal_errors += 1
+
+    @staticmethod
+    def skipped(question: Question, blocking: list[str]) -> QuestionResult:
+        message = (f"skipped: {', '.join(blocking)} must earn full marks first (run "
+                   f"`python autograder.py -q {question.id}` to grade it anyway)")
+        return QuestionResult(question, tuple(CheckResult(question.id, c.key, c.title, c.points,
+                                                          0.0, SKIPPED, message)
+                                              for c in question.checks))
+
+    @staticmethod
+    def _internal_error(question: Question, details: str, checks=None) -> tuple[CheckResult, ...]:
+        message = ("the autograder itself failed while scoring this question (a bug in the "
+                   "autograder, not in your code; please report it):\n" + details.strip())
+        return tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, ERROR,
+                                 message if i == 0 else "not scored: see the autograder error above")
+                     for i, c in enumerate(checks or question.checks))
+
+
+def _as_error(check: CheckResult, detail: dict) -> CheckResult:
+    return dataclasses.replace(check, status=ERROR, message=(
+        "the autograder itself failed here (a bug in the autograder, not in your code; please "
+        f"report it): {detail.get('message', '')}\n{detail.get('traceback', '')}").strip())
+
+
+def _staff_files_restored(check: CheckResult, restored: list[str]) -> CheckResult:
+    names = ", ".join(restored)
+    return dataclasses.replace(check, points=0.0, status=FAILED, message=(
+        f"your code modified {names}, which the project ships; the file was restored and this "
+        "question earns no points. Do not write into the project's own files (data/, "
+        "grader/, backend.py).\n" + check.message))
+
+
+def _grader_fault(outcome) -> dict | None:
+    """What went wrong in our own sandbox code, if anything did."""
+    if outcome.sandbox_error is not None:
+        return outcome.sandbox_error
+    return next((step.error for step in outcome.steps.values()
+                 if step.error and step.error.get("kind") == "grader"), None)

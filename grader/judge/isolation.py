@@ -1,0 +1,295 @@
+"""Student code as an unprivileged user: ``--sandbox-user NAME`` (judge side).
+
+Without it, student code runs as whoever runs the autograder, and the judge's
+defences are the in-memory labels and ``StaffFiles`` restoring what changed. With
+it, when the judge runs as root (Gradescope's container, an instructor's bulk run),
+the operating system keeps student code away from the answers:
+
+- the sandbox imports the staff code from a root-owned copy it cannot write
+  (``code/``), whose ``data/`` holds *public* copies of the graded files: the test
+  labels there are blanked (MNIST's test half, the language test words), so nothing
+  the sandbox can open holds them;
+- each question runs in a job folder of its own, owned by the user, inside a root
+  folder that cannot be listed; the student's ``.py`` files are copied into it
+  (regular files only: a symlink could point at the answers);
+- the judge refuses to start (exit 2) when the user could read the judge's label
+  files or write its staff files, or cannot run the autograder's Python;
+- the judge becomes a "child subreaper", so processes that student code detaches
+  from its process group come back to the judge when their parent ends, and are
+  killed after each question instead of lingering into the next one.
+
+Permission checks read mode bits and groups; they do not evaluate ACLs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import os
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader.assignments.course import splits
+from grader.judge.data import GRADED_FILES, JudgeData
+from grader.judge.staff_files import ROOT_FILES, StaffFiles
+
+CODE_FOLDERS = ("grader",)
+STUDENT_FILE_LIMIT = 2 * 2**20     # bytes: a student .py file larger than this is not copied
+BLANK_DIGIT = 255                  # no digit: what the public copy has for hidden labels
+BLANK_LANGUAGE = -1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+class IsolationError(Exception):
+    """The sandbox user cannot be used as asked; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    name: str
+    uid: int
+    gid: int
+    groups: frozenset[int]
+
+
+def effective() -> bool:
+    """True where ``--sandbox-user`` can take effect: a POSIX judge running as root."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def account(name: str) -> SandboxAccount:
+    """The account called ``name``; IsolationError if it is missing or is root."""
+    import pwd
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise IsolationError(
+            f"there is no user {name!r} on this machine; create one for student code (e.g. "
+            f"`useradd --no-create-home --shell /usr/sbin/nologin {name}`) or leave out "
+            "--sandbox-user") from None
+    if entry.pw_uid == 0:
+        raise IsolationError(f"--sandbox-user {name} is root: name an unprivileged user")
+    return SandboxAccount(name, entry.pw_uid, entry.pw_gid,
+                          frozenset(os.getgrouplist(name, entry.pw_gid)))
+
+
+def can_access(user: SandboxAccount, path: Path, write: bool = False) -> bool:
+    """Whether ``user`` may read (or write) ``path``, by mode bits: every folder on
+    the way must be searchable, and the path itself readable (writable)."""
+    path = Path(os.path.abspath(path))
+    for folder in reversed(path.parents):
+        if not _allowed(user, folder, stat.S_IXUSR):
+            return False
+    return _allowed(user, path, stat.S_IWUSR if write else stat.S_IRUSR)
+
+
+def _allowed(user: SandboxAccount, path: Path, owner_bit: int) -> bool:
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    if info.st_uid == user.uid:
+        return bool(info.st_mode & owner_bit)
+    if info.st_gid in user.groups:
+        return bool(info.st_mode & (owner_bit >> 3))
+    return bool(info.st_mode & (owner_bit >> 6))
+
+
+def exposed(user: SandboxAccount, project_root: Path) -> list[str]:
+    """What ``user`` could reach in the judge's project: label files it can read,
+    staff files or folders it can write. Empty when the project is safe."""
+    problems = [f"it can read {project_root / 'data' / name} (the test labels)"
+                for name in GRADED_FILES if can_access(user, project_root / "data" / name)]
+    staff = StaffFiles.paths(project_root)
+    folders = sorted({project_root, *(path.parent for path in staff)})
+    writable = [path for path in folders + staff if can_access(user, path, write=True)]
+    if writable:
+        shown = ", ".join(str(path) for path in writable[:3])
+        more = f" and {len(writable) - 3} more" if len(writable) > 3 else ""
+        problems.append(f"it can write {shown}{more}")
+    return problems
+
+
+def public_data(name: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays of graded file ``name`` with the labels the judge scores blanked."""
+    arrays = dict(arrays)
+    if name == "mnist.npz":
+        labels = arrays["test_labels"].copy()
+        labels[splits.MNIST_TEST_ROWS] = BLANK_DIGIT   # the dev half stays: students validate on it
+        arrays["test_labels"] = labels
+    elif name == "lang_id.npz":
+        arrays["test_y"] = np.full_like(arrays["test_y"], BLANK_LANGUAGE)
+    return arrays
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """Where and how one question's sandbox runs under the sandbox user."""
+    project_root: Path      # the public code tree
+    student_dir: Path       # the copy of the student's files
+    env: dict
+    popen: dict
+
+
+class Isolation:
+    """The public code tree and the job folders of one autograder run.
+
+    Build it before grading (it raises IsolationError when the account cannot be
+    used safely) and ``close()`` it at the end."""
+
+    def __init__(self, user: SandboxAccount, project_root: Path, data: JudgeData):
+        problems = exposed(user, project_root)
+        if problems:
+            raise IsolationError(
+                f"student code would run as {user.name}, but " + "; ".join(problems) + ". "
+                f"Make the project folder private to root (`chmod -R go-rwx {project_root}`) "
+                "and grade again")
+        self.user = user
+        self.base = Path(tempfile.mkdtemp(prefix="grader-isolated-"))
+        try:
+            os.chmod(self.base, 0o711)   # searchable, not listable: job names stay secret
+            self.code = self.base / "code"
+            self._write_public_tree(project_root, data)
+            self._check_python()
+        except BaseException:
+            self.close()
+            raise
+        _become_subreaper()
+
+    # -- the public tree --------------------------------------------------------
+    def _write_public_tree(self, project_root: Path, data: JudgeData) -> None:
+        files = {name: project_root / name for name in ROOT_FILES
+                 if (project_root / name).is_file()}
+        for folder in CODE_FOLDERS:
+            files.update({path.relative_to(project_root).as_posix(): path
+                          for path in (project_root / folder).rglob("*.py")
+                          if "__pycache__" not in path.parts})
+        files.update({f"data/{path.name}": path for path in (project_root / "data").iterdir()
+                      if path.is_file() and path.name not in GRADED_FILES})
+        for name, source in files.items():
+            self._write_public(name, source.read_bytes())
+        for name in GRADED_FILES:
+            buffer = io.BytesIO()
+            np.savez(buffer, **public_data(name, data.arrays(name)))
+            self._write_public(f"data/{name}", buffer.getvalue())
+
+    def _write_public(self, name: str, content: bytes) -> None:
+        target = self.code / name
+        for folder in reversed(target.relative_to(self.base).parents):
+            (self.base / folder).mkdir(mode=0o755, exist_ok=True)
+            os.chmod(self.base / folder, 0o755)
+        target.write_bytes(content)
+        os.chmod(target, 0o644)
+
+    def _check_python(self) -> None:
+        """Start the sandbox's imports as the user once, so that a Python the user
+        cannot run is the instructor's set-up message, not every student's zero."""
+        probe = ("import sys; sys.path[0] = {root!r}; import numpy, torch, backend, "
+                 "grader.sandbox.main").format(root=str(self.code))
+        advice = (f"Make the Python environment readable and its folders searchable by "
+                  f"{self.user.name} (e.g. `chmod o+x` on each folder above {sys.executable} "
+                  "and its packages) and grade again")
+        try:
+            process = subprocess.run([sys.executable, "-c", probe], cwd=self.code,
+                                     env=self._env(self.base), capture_output=True, text=True,
+                                     timeout=300, **self._popen())
+        except (OSError, subprocess.SubprocessError) as error:
+            raise IsolationError(f"user {self.user.name} cannot run this autograder's Python "
+                                 f"({error}). {advice}") from None
+        if process.returncode != 0:
+            tail = "\n".join((process.stderr or process.stdout).strip().splitlines()[-4:])
+            raise IsolationError(f"user {self.user.name} cannot run this autograder's Python "
+                                 f"({sys.executable}):\n{tail}\n{advice}")
+
+    # -- one question -------------------------------------------------------------
+    @contextlib.contextmanager
+    def job_folder(self):
+        """A fresh folder for one question, owned by the user, removed afterwards."""
+        folder = self.base / secrets.token_hex(16)
+        folder.mkdir(mode=0o700)
+        os.chown(folder, self.user.uid, self.user.gid)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def prepare(self, job_dir: Path, student_dir: Path) -> PreparedJob:
+        """Copy the student's files into ``job_dir`` and say how to start the sandbox."""
+        copy = job_dir / "student"
+        copy.mkdir()
+        for path in sorted(student_dir.glob("*.py")):
+            if (path.name not in ROOT_FILES and not path.is_symlink() and path.is_file()
+                    and path.stat().st_size <= STUDENT_FILE_LIMIT):
+                shutil.copyfile(path, copy / path.name)
+        for path in (copy, *copy.iterdir()):
+            os.chown(path, self.user.uid, self.user.gid)
+        return PreparedJob(self.code, copy, self._env(job_dir), self._popen())
+
+    def _env(self, home: Path) -> dict:
+        return {"HOME": str(home), "USER": self.user.name, "LOGNAME": self.user.name,
+                "MPLCONFIGDIR": str(home / ".matplotlib"), "TMPDIR": str(home)}
+
+    def _popen(self) -> dict:
+        return {"user": self.user.uid, "group": self.user.gid, "extra_groups": [],
+                "umask": 0o077}
+
+    def end_strays(self) -> int:
+        """Kill processes of the user that were detached from a sandbox and came back
+        to the judge (its children now). Returns how many were killed."""
+        killed = 0
+        for _ in range(20):     # each kill may hand the judge that process's children
+            strays = [pid for pid in _children(os.getpid()) if _owner(pid) == self.user.uid]
+            if not strays:
+                break
+            for pid in strays:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+            for pid in strays:
+                with contextlib.suppress(OSError):
+                    os.waitpid(pid, 0)
+        return killed
+
+    def close(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _become_subreaper() -> None:
+    """Orphaned descendants become the judge's children (Linux); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as status:
+                    fields = status.read().rsplit(b")", 1)[1].split()
+                if int(fields[1]) == parent:      # field 4 of stat: the parent
+                    pids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def _owner(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None

@@ -1,0 +1,209 @@
+"""Everything the grader prints or writes: the text students know, JSON for scripts,
+Gradescope's results.json and edX's response file."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from grader.figures.html import EMBED_BUDGET, embed_figures
+from grader.core.results import PASSED, QuestionResult, format_points
+from grader.assignments.course.table import Question
+
+
+def import_warning(file_name: str, statement: str) -> str:
+    return f"{file_name}: `{statement}` is not one of the skeleton's imports"
+
+
+def format_seconds(seconds: float) -> str:
+    """4.2 s, 42 s or 3 min 05 s."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _extra(result: QuestionResult) -> str:
+    return " (extra credit)" if result.question.extra_credit else ""
+
+
+def totals(results: list[QuestionResult]) -> tuple[float, float, float]:
+    """(points earned, points possible, extra credit earned): extra credit counts in
+    the points earned, above the base total it is not part of."""
+    earned = sum(r.points for r in results)
+    possible = sum(r.max_points for r in results if not r.question.extra_credit)
+    extra = sum(r.points for r in results if r.question.extra_credit)
+    return earned, possible, extra
+
+
+class Reporter:
+    """Prints the familiar autograder text and keeps a copy for result files."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.lines: list[str] = []
+        self.started = time.time()
+
+    def say(self, text: str = "") -> None:
+        self.lines.append(text)
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def emit(self, text: str, lines: list[str]) -> None:
+        """Print a block another Reporter collected (a question graded beside
+        others); ``lines`` are its report lines, kept for result files."""
+        self.lines.extend(lines)
+        self.stream.write(text)
+        self.stream.flush()
+
+    def begin(self, seed: int, student_dir: Path, notes: list[str],
+              import_warnings: dict[str, list[str]] | None = None) -> None:
+        self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
+                 f"grading the files in {student_dir})")
+        for note in notes:
+            self.say(f"Note: {note}")
+        if import_warnings:
+            self.say("Note: your files import what the skeletons do not (allowed; with "
+                     "--enforce-imports the questions using those files earn nothing):")
+            for name in sorted(import_warnings):
+                for statement in import_warnings[name]:
+                    self.say(f"*** Warning: {import_warning(name, statement)}")
+
+    def question_started(self, question: Question) -> None:
+        self.say()
+        self.say(f"Question {question.id}")
+        self.say("=" * (9 + len(question.id)))
+
+    def question_finished(self, result: QuestionResult) -> None:
+        for note in result.notes:
+            self.say(f"*** Warning: {note}")
+        previous = None
+        for check in result.checks:
+            label = "PASS" if check.status == PASSED else "FAIL"
+            if check.status == "skipped":
+                label = "SKIP"
+            self.say(f"*** {label}: {check.title} "
+                     f"({format_points(check.points)}/{format_points(check.max_points)})")
+            if check.message == previous and check.status != PASSED:
+                self.say("***     (the same as above)")
+                continue
+            for line in check.message.splitlines():
+                self.say(f"***     {line}")
+            previous = check.message
+        self.say()
+        self.say(f"### Question {result.question.id}: {format_points(result.points)}/"
+                 f"{format_points(result.max_points)}{_extra(result)} ###")
+        if result.seconds:
+            self.say(f"(graded in {format_seconds(result.seconds)})")
+
+    def summary(self, results: list[QuestionResult]) -> None:
+        self.say()
+        self.say(f"Finished at {time.strftime('%H:%M:%S')}")
+        self.say()
+        self.say("Provisional grades")
+        self.say("==================")
+        for result in results:
+            self.say(f"Question {result.question.id}: {format_points(result.points)}/"
+                     f"{format_points(result.max_points)}{_extra(result)}")
+        self.say("------------------")
+        total, possible, extra = totals(results)
+        self.say(f"Total: {format_points(total)}/{format_points(possible)}"
+                 + (f" (including {format_points(extra)} extra credit)" if extra else ""))
+        timed = [r for r in results if r.seconds]
+        if timed:
+            self.say("Time per question: " + ", ".join(
+                f"{r.question.id} {format_seconds(r.seconds)}" for r in timed)
+                + f" ({format_seconds(sum(r.seconds for r in timed))} in all)")
+        self.say()
+        self.say("Your grades are NOT yet registered. To register your grades, make sure to "
+                 "follow your instructor's guidelines to receive credit on your project.")
+        self.say()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path,
+               seconds: float, course: str = "current") -> None:
+    """Machine-readable results: one entry per check, plus totals."""
+    tests = []
+    for result in results:
+        for check in result.checks:
+            tests.append({"name": check.name, "question": check.question, "check": check.key,
+                          "points": check.points, "max": check.max_points,
+                          "extra_credit": result.question.extra_credit,
+                          "status": check.status, "message": check.message,
+                          "metric": check.metric, "seconds": round(check.seconds, 2)})
+    document = {
+        "seed": seed,
+        "course": course,
+        "student_dir": str(student_dir),
+        "total": totals(results)[0],
+        "max": totals(results)[1],
+        "extra_credit": totals(results)[2],
+        "seconds": round(seconds, 2),
+        "questions": {r.question.id: {"points": r.points, "max": r.max_points,
+                                      "extra_credit": r.question.extra_credit,
+                                      "seconds": round(r.seconds, 2),
+                                      "warnings": list(r.warnings),
+                                      "figures": [Path(f).name for f in r.figures],
+                                      "output_bytes": r.output_bytes}
+                      for r in results},
+        "tests": tests,
+    }
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
+
+
+def write_gradescope(path: Path, results: list[QuestionResult], text: str,
+                     seconds: float, size_limit: int = EMBED_BUDGET) -> None:
+    """Gradescope's results.json: a total, the run's text, and one test per check.
+
+    When figures were saved (--save-plots), the last check of each question shows
+    the question's key figure: that test's output becomes HTML with the picture
+    inline, and the file stays under ``size_limit`` bytes (grader/figures/html.py)."""
+    tests, number, pictures = [], 0, []
+    for result in results:
+        for index, check in enumerate(result.checks, start=1):
+            number += 1
+            output = check.message
+            if index == 1 and result.warnings:
+                output = "\n".join(f"Warning: {note}" for note in result.warnings) + "\n" + output
+            if index == 1 and result.output.strip():
+                output += f"\n\nOutput of your code (first part):\n{result.output}"
+            name = check.name + (" (extra credit)" if result.question.extra_credit else "")
+            tests.append({"name": name, "number": f"{result.question.id}.{index}",
+                          "score": check.points, "max_score": check.max_points,
+                          "status": "passed" if check.status == PASSED else "failed",
+                          "output": output})
+            if index == len(result.checks) and result.figures:
+                pictures.append((tests[-1], f"{result.question.id}: {result.question.title}",
+                                 Path(result.figures[0])))
+    document = {"score": sum(r.points for r in results), "execution_time": round(seconds),
+                "output": text, "tests": tests}
+    embed_figures(document, pictures, size_limit)
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
+
+
+def write_edx(path: Path, results: list[QuestionResult]) -> None:
+    """A small HTML summary, as edX-hosted versions of the course expect."""
+    total = sum(r.points for r in results)
+    possible = sum(r.max_points for r in results)
+    rows = "".join(
+        f"<tr><td>{html.escape(r.question.id)}</td><td>{format_points(r.points)}/"
+        f"{format_points(r.max_points)}</td></tr>" for r in results)
+    atomic_write(path, f"<div><p>Total: {format_points(total)}/{format_points(possible)}</p>"
+                        f"<table>{rows}</table></div>\n")

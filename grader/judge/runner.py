@@ -1,0 +1,347 @@
+"""Runs one question's sandbox and collects what it left behind (judge side).
+
+The judge never imports student code. It writes a job (settings and probe inputs)
+into a temporary folder, starts ``grader.sandbox.main`` in a fresh interpreter and a
+process group of its own, streams the child's output (capped), enforces the time
+and memory limits on the whole group, and reads back events and arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.judge import platform_support
+from grader.judge.isolation import Isolation
+from grader.judge.status import StatusLine
+from grader.sandbox.main import BOOTSTRAP
+from grader.sandbox.student_code import StudentFiles
+
+POLL_SECONDS = 0.05
+PROGRESS_POLL_SECONDS = 0.5
+EVENTS_LIMIT = 64 * 2**20      # bytes of events.jsonl (or fault.txt) the judge reads at most
+ARRAY_LIMIT = 512 * 2**20      # bytes of one returned array
+MEMORY_POLL_SECONDS = 0.25
+
+
+@dataclass
+class StepResult:
+    key: str
+    ok: bool
+    values: dict
+    error: dict | None
+    seconds: float
+
+
+@dataclass
+class CapturedOutput:
+    kept: str = ""             # the beginning of the output, for reports
+    total_bytes: int = 0
+
+
+@dataclass
+class SandboxOutcome:
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    finished: bool = False
+    returncode: int | None = None
+    stopped: str | None = None            # 'timeout' or 'memory' when the judge killed it
+    exit_called: dict | None = None
+    sandbox_error: dict | None = None
+    figures_problem: str | None = None    # why figure_data recorded nothing (figures only)
+    fault: str = ""
+    output: CapturedOutput = field(default_factory=CapturedOutput)
+    progress: dict = field(default_factory=dict)   # the sandbox's last progress report
+    seconds: float = 0.0
+    time_limit: float = 0.0
+    memory_mb: int = 0
+
+    def step(self, key: str) -> StepResult | None:
+        return self.steps.get(key)
+
+    def array(self, step: str, name: str) -> np.ndarray | None:
+        return self.arrays.get(f"{step}.{name}")
+
+    def ended_early(self) -> str:
+        """Why the sandbox stopped before finishing, in words ('' if it finished)."""
+        where = f"; it was here:\n{self.fault}" if self.fault else ""
+        if self.stopped == "timeout":
+            return (f"did not finish within the time limit of {self.time_limit:g} s and was "
+                    "stopped (is there a loop that never ends, or is training very slow?)"
+                    + where)
+        if self.stopped == "memory":
+            return f"used more than {self.memory_mb} MB of memory and was stopped" + where
+        if self.exit_called is not None:
+            location = self.exit_called.get("where") or "somewhere in your code"
+            return (f"your code ended the process by calling os._exit("
+                    f"{self.exit_called.get('code')}) ({location}); do not exit during grading")
+        if self.sandbox_error is not None:
+            return "the autograder failed: " + self.sandbox_error.get("message", "")
+        if self.finished:
+            return ""
+        if self.returncode is not None and self.returncode < 0:
+            name = platform_support.signal_name(-self.returncode)
+            return f"the process running your code crashed ({name})" + where
+        return (f"the process running your code ended unexpectedly (exit code "
+                f"{self.returncode}); does your code call exit()?")
+
+    def why_missing(self, key: str) -> str:
+        """Why step ``key`` has no successful result."""
+        result = self.steps.get(key)
+        if result is not None and not result.ok:
+            error = result.error or {}
+            text = error.get("message", "failed")
+            if error.get("traceback"):
+                text += "\n" + error["traceback"]
+            return text
+        if key in self.started:
+            return self.ended_early() or "did not complete"
+        return "not run: " + (self.ended_early() or "an earlier step failed")
+
+
+class _OutputPump(threading.Thread):
+    """Copies the child's output to our stdout (up to a cap) and keeps its start."""
+
+    def __init__(self, stream, echo: bool, shown_cap: int, kept_cap: int,
+                 status: StatusLine | None = None, target=None):
+        super().__init__(daemon=True)
+        self.stream, self.echo, self.status = stream, echo, status
+        self.target = target or sys.stdout   # where the output is shown
+        self.shown_cap, self.kept_cap = shown_cap, kept_cap
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        notice_printed = False
+        while True:
+            chunk = self.stream.read1(65536) if hasattr(self.stream, "read1") else self.stream.read(65536)
+            if not chunk:
+                break
+            before, self.total = self.total, self.total + len(chunk)
+            if len(self.kept) < self.kept_cap:
+                self.kept += chunk[:self.kept_cap - len(self.kept)]
+            if self.echo and before < self.shown_cap:
+                text = chunk[:self.shown_cap - before].decode("utf-8", errors="replace")
+                if self.status:
+                    self.status.before_output()
+                self.target.write(text)
+                self.target.flush()
+                if self.status:
+                    self.status.after_output(text)
+            if self.echo and self.total > self.shown_cap and not notice_printed:
+                notice_printed = True
+                self.target.write(f"\n[... more output from your code is hidden: only the "
+                                  f"first {self.shown_cap // 1000} kB of each question is "
+                                  "shown]\n")
+                self.target.flush()
+
+    def captured(self) -> CapturedOutput:
+        return CapturedOutput(kept=self.kept.decode("utf-8", errors="replace"),
+                              total_bytes=self.total)
+
+
+def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
+                student_dir: Path, time_limit: float, memory_mb: int, echo: bool,
+                shown_cap: int, kept_cap: int, isolation: Isolation | None = None,
+                status: StatusLine | None = None, shown_to=None,
+                stop: threading.Event | None = None) -> SandboxOutcome:
+    """Run one question's student-side steps; never raises for student behaviour.
+
+    With ``isolation`` (``--sandbox-user``), the sandbox runs as that user, from the
+    public code tree, on a copy of the student's files (grader/judge/isolation.py). With
+    ``status``, the question's progress is shown while it runs (grader/judge/status.py).
+    ``shown_to`` receives the student's output instead of stdout (a question graded
+    beside others prints as one block); setting ``stop`` ends the sandbox (Ctrl-C)."""
+    folder = isolation.job_folder() if isolation else tempfile.TemporaryDirectory(
+        prefix="grader-job-")
+    with folder as tmp:
+        job_dir = Path(tmp)
+        popen_options, env_options = {}, {}
+        if isolation is not None:
+            prepared = isolation.prepare(job_dir, student_dir)
+            project_root, student_dir = prepared.project_root, prepared.student_dir
+            job = dict(job, project_root=str(project_root), student_dir=str(student_dir))
+            popen_options, env_options = prepared.popen, prepared.env
+        (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
+        np.savez(job_dir / "probes.npz", **{k: v for k, v in probes.items() if not k.startswith("_")})
+        command = [sys.executable, "-c", BOOTSTRAP.format(root=str(project_root)), str(job_dir)]
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
+                   PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),
+                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2", **env_options)
+        env.pop("PYTHONPATH", None)
+        if not job["graphics"]:
+            env["MPLBACKEND"] = "Agg"   # student plt.show() calls must not block
+
+        outcome = SandboxOutcome(time_limit=time_limit, memory_mb=memory_mb)
+        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=student_dir, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   **platform_support.new_process_group(), **popen_options)
+        pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap,
+                           status if shown_to is None else None, shown_to)
+        pump.start()
+        watch = _ProgressTail(job_dir / "events.jsonl", job["question"], time_limit, status)
+        try:
+            outcome.stopped = _wait(process, time_limit, memory_mb, watch, stop)
+            if outcome.stopped in ("timeout", "memory"):
+                platform_support.ask_for_traceback(process)
+        finally:
+            platform_support.kill_group(process)   # workers or leftovers, even on Ctrl-C
+            if isolation is not None:
+                isolation.end_strays()
+        process.wait()
+        pump.join(timeout=5)
+        if status is not None:
+            status.end(job["question"])
+        outcome.progress = watch.latest
+        outcome.seconds = time.monotonic() - started
+        outcome.returncode = process.returncode
+        outcome.output = pump.captured()
+        _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
+    return outcome
+
+
+def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int,
+          watch: "_ProgressTail", stop: threading.Event | None) -> str | None:
+    deadline = time.monotonic() + time_limit
+    next_memory_check = 0.0
+    while process.poll() is None:
+        now = time.monotonic()
+        if now >= deadline:
+            return "timeout"
+        if stop is not None and stop.is_set():
+            return "interrupted"
+        watch.poll(now)
+        if now >= next_memory_check:
+            next_memory_check = now + MEMORY_POLL_SECONDS
+            used = platform_support.group_memory_mb(process.pid)
+            if used is not None and used > memory_mb:
+                return "memory"
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+class _ProgressTail:
+    """Reads the sandbox's progress events as they arrive and updates the status
+    line; keeps the latest one (untrusted: only numbers and short text are used)."""
+
+    def __init__(self, path: Path, question: str, time_limit: float,
+                 status: StatusLine | None):
+        self.path, self.question, self.time_limit = path, question, time_limit
+        self.status = status
+        self.started = time.monotonic()
+        self.next_read = 0.0
+        self.offset = 0
+        self.step = ""
+        self.latest: dict = {}
+
+    def poll(self, now: float) -> None:
+        if now < self.next_read:
+            return
+        self.next_read = now + PROGRESS_POLL_SECONDS
+        self._read_new()
+        if self.status is not None:
+            label = f"{self.question} {self.step}" if self.step else self.question
+            self.status.update(label, now - self.started, self.time_limit, self.latest,
+                               key=self.question)
+
+    def _read_new(self) -> None:
+        if not _plain_file(self.path, EVENTS_LIMIT):
+            return
+        try:
+            with open(self.path, "rb") as events:
+                events.seek(self.offset)
+                chunk = events.read(EVENTS_LIMIT - self.offset)
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1     # a line still being written waits
+        self.offset += complete
+        for line in chunk[:complete].splitlines():
+            if b'"progress"' not in line and b'"started"' not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("started"), str):
+                self.step = event["started"][:40]
+                self.latest = {}
+            elif isinstance(event, dict) and isinstance(event.get("progress"), dict):
+                self.latest = {key: value for key, value in event["progress"].items()
+                               if isinstance(value, (int, float, type(None)))
+                               or (isinstance(value, str) and len(value) < 20)}
+
+
+def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -> None:
+    """Parse events and arrays; anything malformed is ignored (it is untrusted)."""
+    events_path = job_dir / "events.jsonl"
+    lines = events_path.read_text(encoding="utf-8", errors="replace").splitlines() \
+        if _plain_file(events_path, EVENTS_LIMIT) else []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        if "started" in event:
+            outcome.started.append(str(event["started"]))
+        elif "step" in event:
+            key = str(event["step"])
+            values = event.get("values") if isinstance(event.get("values"), dict) else {}
+            error = event.get("error") if isinstance(event.get("error"), dict) else None
+            outcome.steps[key] = StepResult(key, bool(event.get("ok")) and error is None,
+                                            values, error, float(event.get("seconds") or 0))
+        elif "exit_called" in event and isinstance(event["exit_called"], dict):
+            outcome.exit_called = event["exit_called"]
+        elif "sandbox_error" in event and isinstance(event["sandbox_error"], dict):
+            outcome.sandbox_error = event["sandbox_error"]
+        elif "figures_problem" in event:
+            outcome.figures_problem = str(event["figures_problem"])[:300]
+        elif event.get("finished") is True:
+            outcome.finished = True
+    for path in job_dir.glob("*.npy"):
+        if not _plain_file(path, ARRAY_LIMIT):
+            continue
+        try:
+            outcome.arrays[path.stem] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            continue
+    fault_path = job_dir / "fault.txt"
+    if _plain_file(fault_path, EVENTS_LIMIT):
+        outcome.fault = _student_fault_lines(fault_path.read_text(errors="replace"), files)
+
+
+def _plain_file(path: Path, limit: int) -> bool:
+    """A regular file (not a link the student's code made to something else) of at
+    most ``limit`` bytes: the judge reads nothing else from a job folder."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size <= limit
+
+
+def _student_fault_lines(text: str, files: StudentFiles) -> str:
+    """The lines of a faulthandler dump (innermost call first) that point into the
+    student's files, outermost first like a traceback."""
+    lines = []
+    for line in text.splitlines():
+        match = re.match(r'\s*File "(.+)", line (\d+) in (.+)', line)
+        if match and files.contains(match.group(1)):
+            lines.append(f'File "{files.short(match.group(1))}", line {match.group(2)} '
+                         f'in {match.group(3).strip()}')
+    return "\n".join(reversed(lines[:8]))

@@ -1,2 +1,0 @@
-"""One module per question, each with a ``QUESTION`` definition (grader/wiring.py):
-probes (judge), steps (sandbox) and verdicts (judge), matched to the table by check key."""

@@ -1,0 +1,329 @@
+"""The child process that runs student code for one question.
+
+The judge (grader/judge/runner.py) starts a fresh interpreter for every question with
+
+    python -c BOOTSTRAP JOB_DIR
+
+in a process group of its own. This module then sets the limits and seeds, imports
+the project's own ``backend`` from the project folder (never a copy in the student's
+folder), puts the student's folder first on ``sys.path``, and hands a
+``SandboxContext`` to each step of the question's definition (grader/core/wiring.py), in
+the order the module declares them.
+
+Everything the judge learns comes back as files in JOB_DIR: ``events.jsonl`` (one
+JSON object per step started or finished) and ``<step>.<name>.npy`` arrays. The
+judge treats both as untrusted input: it recomputes every score itself.
+
+When figures are saved (``--save-plots``), the question's optional ``figure_data``
+function runs after every step and sends ``figures.<name>.npy`` arrays; the judge
+draws from them. Nothing here imports a plotting library for that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import json
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+from grader.sandbox.student_code import (StepFailure, StopStudentCode, StudentModules,
+                                 describe_exception, student_frames_here)
+from grader.assignments.course.table import SPLIT_FILES
+
+_REAL_EXIT = os._exit  # kept before _guard_exit replaces os._exit
+
+# The bootstrap replaces sys.path[0] (the student's working folder, for `python -c`)
+# with the project folder, so that neither `grader` nor `backend` can be shadowed
+# by files in a student's folder.
+BOOTSTRAP = (
+    "import sys; sys.path[0] = {root!r}; "
+    "from grader.sandbox.main import main; main(sys.argv[1])"
+)
+
+
+FIGURES_STEP = "figures"   # the name figure_data's arrays are saved under
+
+
+class StepTimeout(BaseException):
+    """Raised inside student code when a sanity step runs past its budget.
+
+    A BaseException, so that student code catching Exception does not swallow it.
+    """
+
+
+class Channel:
+    """Writes events and arrays for the judge; every event is flushed at once so
+    that the judge sees the steps that finished even if the process is killed."""
+
+    def __init__(self, job_dir: Path):
+        self.job_dir = job_dir
+        self._events = open(job_dir / "events.jsonl", "a", encoding="utf-8")
+
+    def event(self, **fields) -> None:
+        self._events.write(json.dumps(fields, default=_jsonable) + "\n")
+        self._events.flush()
+
+    def save_array(self, step: str, name: str, array) -> None:
+        import numpy as np
+        np.save(self.job_dir / f"{step}.{name}.npy", np.asarray(array), allow_pickle=False)
+
+
+def _jsonable(value):
+    """Numbers from numpy/torch become plain floats/ints in events."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+class SandboxContext:
+    """What a question's steps use: probes, settings, student code."""
+
+    def __init__(self, job: dict, channel: Channel, probes: dict, modules: StudentModules):
+        self.job = job
+        self.seed = job["seed"]
+        self.question = job["question"]
+        self.probes = probes
+        self.modules = modules
+        self.settings = {}        # the table's settings the running step declared
+        self._channel = channel
+        self._step_count = 0
+        # Figures: only when the judge will draw them; ``kept`` holds what steps
+        # left for the question's figure_data function (the trained model...).
+        self.figures = bool(job.get("figures"))
+        from grader.checks.interfaces import INTERFACES
+        self.interface = INTERFACES[job.get("interface", SPLIT_FILES)]
+        self.kept: dict = {}
+
+    # -- student code -----------------------------------------------------------
+    def student(self, name: str, *, optional: tuple[str, ...] = ()):
+        """The student's module ``name`` (e.g. 'models'); StepFailure if it is
+        missing or broken. Modules in ``optional`` are imported first when
+        possible, and replaced by stand-ins that fail only when used if not."""
+        return self.modules.load(name, optional=optional)
+
+    def lookup(self, module, name: str):
+        """``module.name``, accepting the course's published name variants."""
+        return self.modules.lookup(module, name)
+
+    def call(self, label: str, function, *args, **kwargs):
+        """Call student code; turn anything it raises into a StepFailure whose
+        message starts with ``label`` (e.g. 'train.train_regression')."""
+        try:
+            return function(*args, **kwargs)
+        except (StepFailure, StepTimeout, StopStudentCode):
+            raise
+        except BaseException as error:  # noqa: B036 - student code may raise anything
+            info = describe_exception(error, self.modules.files)
+            kind = "exception" if info["kind"] == "grader" else info["kind"]
+            message = f"{label} {info['message']}"
+            if kind == "memory":
+                detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                message = (f"{label} used more than the {self.job['memory_mb']} MB of memory "
+                           f"allowed ({detail})")
+            raise StepFailure(kind, message, info["traceback"]) from None
+
+    # -- steps ------------------------------------------------------------------
+    def run_step(self, key: str, body, *, budget: float | None = None) -> dict | None:
+        """Run ``body(record)`` as the step ``key``; return its record or None.
+
+        ``record`` is a dict: values put in it are sent to the judge, and
+        ``record.save(name, array)`` sends an array. Exceptions from student code
+        end the step (not the question); the judge reads what happened.
+        """
+        self._step_count += 1
+        _seed_everything(step_seed(self.seed, self._step_count))
+        self._channel.event(started=key)
+        record = _StepRecord(self._channel, key)
+        started = time.monotonic()
+        try:
+            with _time_budget(budget):
+                body(record)
+        except StepFailure as failure:
+            self._channel.event(step=key, ok=False, error=failure.as_dict(),
+                                seconds=time.monotonic() - started, values=record)
+            return None
+        except BaseException as error:  # noqa: B036 - student code may raise anything
+            info = describe_exception(error, self.modules.files)
+            if isinstance(error, StepTimeout):
+                info.update(kind="timeout", message=f"did not finish within {budget:g} s "
+                                                    "(is there a loop that never ends?)")
+            elif info["kind"] != "grader":
+                info["message"] = "your code " + info["message"]
+            self._channel.event(step=key, ok=False, error=info,
+                                seconds=time.monotonic() - started, values=record)
+            return None
+        self._channel.event(step=key, ok=True, seconds=time.monotonic() - started,
+                            values=record)
+        return record
+
+    # -- watching training ----------------------------------------------------------
+    @contextlib.contextmanager
+    def training(self, dataset, record, model=None):
+        """Around student training: the live plot (if asked for) and the observer
+        that reports progress (grader/sandbox/observe.py); its summary goes into
+        ``record['training']``, even when training raised. With ``model``, the shape
+        of its last input is noted too."""
+        from grader.sandbox.observe import TrainingObserver
+        observer = TrainingObserver(self._channel, dataset, model)
+        self.watch(dataset)
+        try:
+            with observer:
+                yield observer
+        finally:
+            self.unwatch(dataset)
+            record["training"] = observer.summary()
+
+    # -- figures ----------------------------------------------------------------
+    def keep(self, **objects) -> None:
+        """Keep objects (a trained model, its dataset) for the question's
+        figure_data function; does nothing unless figures are being saved."""
+        if self.figures:
+            self.kept.update(objects)
+
+    def run_figure_data(self, body, budget: float | None) -> None:
+        """Run ``body(record)`` after every step; its arrays come back as
+        ``figures.<name>``. The scored steps' results are already written, so
+        whatever happens here (an exception, a run past ``budget``) costs only
+        figures: it is reported as one ``figures_problem`` event."""
+        record = _StepRecord(self._channel, FIGURES_STEP)
+        try:
+            with _time_budget(budget):
+                body(record)
+        except BaseException as error:  # noqa: B036 - figures must never cost points
+            reason = f"took longer than {budget:g} s" if isinstance(error, StepTimeout) \
+                else f"{type(error).__name__}: {error}"
+            self._channel.event(figures_problem=reason[:300])
+
+    def watch(self, dataset) -> None:
+        """Start the live plot window for ``dataset`` if the user asked for
+        graphics (saved figures are drawn by the judge, not here)."""
+        if not self.job["graphics"]:
+            return
+        import backend
+        try:
+            backend.watch(dataset)
+        except Exception:  # a broken display must not cost points
+            dataset.monitor = None
+
+    def unwatch(self, dataset) -> None:
+        import backend
+        try:
+            backend.unwatch(dataset)
+        except Exception:
+            pass
+
+
+class _StepRecord(dict):
+    def __init__(self, channel: Channel, step: str):
+        super().__init__()
+        self._channel, self._step = channel, step
+
+    def save(self, name: str, array) -> None:
+        self._channel.save_array(self._step, name, array)
+
+
+class _time_budget:
+    """Raise StepTimeout in the main thread after ``seconds`` (POSIX only; elsewhere
+    the judge's limit for the whole question still applies)."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds if hasattr(signal, "setitimer") else None
+
+    def __enter__(self):
+        if self.seconds:
+            def expire(signum, frame):
+                raise StepTimeout()
+            self._previous = signal.signal(signal.SIGALRM, expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+        return False
+
+
+def step_seed(question_seed: int, step_number: int) -> int:
+    """The seed of a question's ``step_number``-th step (from 1): random, numpy and
+    torch are seeded with it just before the step runs, so that a student's script
+    seeded the same way trains the same (benchmarks/graded_vs_direct.py)."""
+    return question_seed * 1000 + step_number
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _limit_memory(megabytes: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: the judge says once that memory is not limited
+        return
+    limit = megabytes * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # e.g. a lower hard limit already set by the system
+        pass
+
+
+def _guard_exit(channel: Channel, files) -> None:
+    """Record where student code calls os._exit before the process vanishes."""
+    def recorded_exit(code=0):
+        channel.event(exit_called={"code": code, "where": student_frames_here(files)})
+        _REAL_EXIT(code)
+
+    os._exit = recorded_exit
+
+
+def main(job_dir: str) -> None:
+    job_path = Path(job_dir)
+    job = json.loads((job_path / "job.json").read_text(encoding="utf-8"))
+    channel = Channel(job_path)
+    fault_log = open(job_path / "fault.txt", "w", encoding="utf-8")
+    faulthandler.enable(file=fault_log)
+    if hasattr(signal, "SIGUSR1"):   # the judge asks where the code is before stopping it
+        faulthandler.register(signal.SIGUSR1, file=fault_log, all_threads=False)
+    _limit_memory(job["memory_mb"])
+
+    import numpy as np
+    import torch
+    torch.set_num_threads(job["threads"])
+    _seed_everything(job["seed"])
+
+    from grader.core.wiring import SettingsView, load_definition
+    definition = load_definition(job["module"])
+    with np.load(job_path / "probes.npz", allow_pickle=False) as archive:
+        probes = {key: archive[key] for key in archive.files}
+    project_root, student_dir = Path(job["project_root"]), Path(job["student_dir"])
+    modules = StudentModules(project_root, student_dir)  # imports our backend first
+    _guard_exit(channel, modules.files)
+
+    context = SandboxContext(job, channel, probes, modules)
+    try:
+        for step in definition.steps.values():
+            context.settings = SettingsView(job["settings"], step.reads, f"step {step.key!r}")
+            context.run_step(step.key, lambda record, body=step.body: body(context, record),
+                             budget=job["sanity_seconds"] if step.budgeted else None)
+    except BaseException as error:  # noqa: B036 - report, never hang or crash silently
+        channel.event(sandbox_error=describe_exception(error, modules.files))
+    if context.figures and definition.figure_data is not None:
+        context.run_figure_data(lambda record: definition.figure_data(context, record),
+                                budget=job["sanity_seconds"])
+    channel.event(finished=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter shutdown: student threads or atexit hooks must not keep the
+    # process alive (or change anything) after the results are written.
+    channel._events.close()
+    fault_log.close()
+    _REAL_EXIT(0)

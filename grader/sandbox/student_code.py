@@ -1,0 +1,252 @@
+"""Loading student modules inside the sandbox, and describing what went wrong.
+
+Used only in the sandbox process (grader/sandbox/main.py): it is the one place that
+imports student files. Every problem becomes a ``StepFailure`` or an exception
+description whose message names the student's file, line and what to do.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import sys
+import textwrap
+import traceback
+import types
+from pathlib import Path
+
+from grader.assignments.course.table import NAME_VARIANTS
+
+# Files in the project folder that belong to the course, not to the student.
+PROJECT_FILES = ("backend.py", "autograder.py", "chargpt.py")
+MEMORY_ERROR_HINTS = ("can't allocate memory", "not enough memory", "out of memory",
+                      "defaultcpuallocator")
+
+
+class StopStudentCode(BaseException):
+    """Raised by the grader inside student code to end it early on purpose (e.g. a
+    training loop that would never end on a check's tiny dataset). ``ctx.call`` lets
+    it through, and the step that raised it catches it. A BaseException, so that
+    student code catching Exception does not swallow it."""
+
+
+class StepFailure(Exception):
+    """A problem found in a submission, with a ready-made message for the student."""
+
+    def __init__(self, kind: str, message: str, traceback_text: str = ""):
+        super().__init__(message)
+        self.kind, self.message, self.traceback_text = kind, message, traceback_text
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "traceback": self.traceback_text}
+
+
+class StudentFiles:
+    """Tells student source files from the course's own (they may share a folder)."""
+
+    def __init__(self, project_root: Path, student_dir: Path):
+        self.project_root = project_root.resolve()
+        self.student_dir = student_dir.resolve()
+        self._ours = {self.project_root / name for name in PROJECT_FILES}
+        self._grader = self.project_root / "grader"
+
+    def contains(self, filename: str) -> bool:
+        if not filename or filename.startswith("<"):   # e.g. <frozen importlib._bootstrap>
+            return False
+        try:
+            path = Path(filename).resolve()
+        except (OSError, ValueError):
+            return False
+        return (path.is_relative_to(self.student_dir) and path not in self._ours
+                and not path.is_relative_to(self._grader))
+
+    def short(self, filename: str) -> str:
+        path = Path(filename).resolve()
+        return str(path.relative_to(self.student_dir)) if self.contains(filename) else filename
+
+
+def describe_exception(error: BaseException, files: StudentFiles | None) -> dict:
+    """A JSON-able description of an exception raised while running student code."""
+    frames = traceback.extract_tb(error.__traceback__)
+    mine = [f for f in frames if files is not None and files.contains(f.filename)]
+    shown = mine or frames[-3:]
+    lines = []
+    for frame in shown:
+        name = files.short(frame.filename) if files else frame.filename
+        lines.append(f'File "{name}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
+    hint = _hint(error)
+    if hint:
+        lines.append(f"Hint: {hint}")
+    where = ""
+    if mine:
+        where = f"{files.short(mine[-1].filename)}:{mine[-1].lineno}"
+
+    # `message` is a verb phrase: callers put what was running in front of it.
+    kind, message = "exception", f"raised {type(error).__name__}: {error}"
+    if isinstance(error, SystemExit):
+        kind, message = "exit", (f"called exit()/sys.exit({error.code!r}); do not exit "
+                                 "while the autograder runs your code")
+    elif isinstance(error, KeyboardInterrupt):
+        kind, message = "interrupt", "raised KeyboardInterrupt"
+    elif isinstance(error, MemoryError) or (
+            isinstance(error, RuntimeError)
+            and any(hint in str(error).lower() for hint in MEMORY_ERROR_HINTS)):
+        kind, message = "memory", f"ran out of memory ({type(error).__name__}: {error})"
+    elif files is not None and not mine:
+        kind = "grader"  # no student frame at all: our own code failed
+    return {"kind": kind, "type": type(error).__name__, "message": message,
+            "where": where, "traceback": "\n".join(lines)}
+
+
+def _hint(error: BaseException) -> str:
+    try:
+        from grader.checks.hints import exception_hint
+        return exception_hint(error)
+    except Exception:  # noqa: BLE001 - advice is optional; the failure itself is reported
+        return ""
+
+
+def student_frames_here(files: StudentFiles) -> str:
+    """'train.py:12 in train_perceptron' for the innermost student frame calling us."""
+    for frame in reversed(traceback.extract_stack()):
+        if files.contains(frame.filename):
+            return f"{files.short(frame.filename)}:{frame.lineno} in {frame.name}"
+    return ""
+
+
+def is_stub(obj) -> bool:
+    """True when a function (or a class's forward) is still the shipped skeleton: it
+    ends with the '*** YOUR CODE HERE ***' marker (or has only strings and pass in
+    its body) and contains no return statement."""
+    if inspect.isclass(obj):
+        obj = obj.__dict__.get("forward")
+    if not inspect.isfunction(obj):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    return is_stub_node(tree.body[0])
+
+
+def is_stub_node(function) -> bool:
+    """``is_stub`` for a parsed function definition."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    if any(isinstance(node, ast.Return) for node in ast.walk(function)):
+        return False
+
+    def is_text(statement) -> bool:
+        return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str))
+
+    def ends_with_marker(body) -> bool:
+        last = body[-1]
+        if isinstance(last, (ast.With, ast.For, ast.While, ast.If)):  # e.g. `with no_grad():`
+            return ends_with_marker(last.body)
+        return is_text(last) and "YOUR CODE HERE" in last.value.value
+
+    only_text = all(is_text(s) or isinstance(s, ast.Pass) for s in function.body)
+    return only_text or ends_with_marker(function.body)
+
+
+class _Unavailable(types.ModuleType):
+    """Stands in for a student module that failed to import but that the current
+    question does not use (train.py imports losses.py even for question 1)."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(name)
+        self.__reason = reason
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        reason = self.__reason
+
+        def unavailable(*args, **kwargs):
+            raise StepFailure("import", reason)
+        return unavailable
+
+
+class StudentModules:
+    """Imports the student's files from their folder, once each."""
+
+    def __init__(self, project_root: Path, student_dir: Path):
+        import backend  # noqa: F401 - the project's copy, before the student's folder is on the path
+
+        self.student_dir = student_dir.resolve()
+        self.files = StudentFiles(project_root, student_dir)
+        root = str(project_root.resolve())
+        sys.path[:] = [p for p in sys.path if p not in ("", ".", root)]
+        sys.path.insert(0, str(self.student_dir))
+        # Last, so that DataLoader workers started with "spawn" (the default on macOS
+        # and Windows) can import backend to unpickle the dataset, as they can in the
+        # student's own project folder. Student modules are loaded from their folder
+        # only (_import checks the file is there), never from the project's skeletons.
+        sys.path.append(root)
+        self._failures: dict[str, StepFailure] = {}
+
+    def load(self, name: str, *, optional: tuple[str, ...] = ()):
+        for dependency in optional:
+            try:
+                self.load(dependency)
+            except StepFailure as failure:
+                sys.modules[dependency] = _Unavailable(dependency, failure.message)
+        if name in self._failures:
+            raise self._failures[name]
+        if name in sys.modules and not isinstance(sys.modules[name], _Unavailable):
+            return sys.modules[name]
+        try:
+            module = self._import(name)
+        except StepFailure as failure:
+            self._failures[name] = failure
+            raise
+        _unify_variants(module)
+        return module
+
+    def _import(self, name: str):
+        path = self.student_dir / f"{name}.py"
+        if not path.is_file():
+            raise StepFailure("not_submitted",
+                              f"{name}.py was not submitted (there is no {path}).")
+        sys.modules.pop(name, None)
+        try:
+            return importlib.import_module(name)
+        except SyntaxError as error:
+            sys.modules.pop(name, None)
+            where = f"{self.files.short(error.filename or str(path))}, line {error.lineno}"
+            text = (error.text or "").rstrip("\n")
+            caret = " " * max((error.offset or 1) - 1, 0) + "^" if text else ""
+            detail = "\n".join(part for part in (f"    {text}", f"    {caret}") if part.strip())
+            raise StepFailure("syntax", f"{name}.py has a syntax error ({where}): "
+                                        f"{error.msg}", detail) from None
+        except BaseException as error:  # noqa: B036 - an import may run anything
+            sys.modules.pop(name, None)
+            info = describe_exception(error, self.files)
+            raise StepFailure("import", f"{name}.py could not be imported: {info['message']}",
+                              info["traceback"]) from None
+
+    def lookup(self, module, name: str):
+        for variant in NAME_VARIANTS.get(name, (name,)):
+            if hasattr(module, variant):
+                return getattr(module, variant)
+        variants = NAME_VARIANTS.get(name, (name,))
+        spelled = " or ".join(variants)
+        raise StepFailure("missing", f"{module.__name__}.py has no {spelled}. Keep the "
+                                     "skeleton's names: the autograder looks them up.")
+
+
+def _unify_variants(module) -> None:
+    """Give both published spellings of a name the same definition, preferring the
+    one that is not an unchanged skeleton stub."""
+    for variants in NAME_VARIANTS.values():
+        found = [getattr(module, v) for v in variants if hasattr(module, v)]
+        if not found:
+            continue
+        chosen = next((obj for obj in found if not is_stub(obj)), found[0])
+        for variant in variants:
+            setattr(module, variant, chosen)
