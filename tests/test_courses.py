@@ -16,7 +16,8 @@ from grader.assignments.course.table import COURSES, course_questions
 from helpers import REFERENCE, ROOT, make_submission, messages, points_by_test, run_autograder
 
 MODELS_ONLY_REFERENCE = ROOT / "tests" / "reference_models_only"
-MODELS_ONLY_SKELETON = ROOT / "grader" / "skeletons" / "models_only" / "models.py"
+MODELS_ONLY_SKELETON = (ROOT / "grader" / "assignments" / "course" / "skeletons" / "models_only"
+                        / "models.py")
 
 
 def models_only(folder: Path, source: str = "models.py", without_attention: bool = False,

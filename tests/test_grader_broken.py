@@ -191,7 +191,8 @@ def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_pa
         "    root = pathlib.Path(backend.__file__).parent\n"
         f"    for name in {targets!r}:\n"
         "        (root / name).write_text('')\n"
-        "    (root / 'grader' / 'questions' / 'sneaky.py').write_text('x = 1')\n"
+        "    questions = root / 'grader' / 'assignments' / 'course' / 'questions'\n"
+        "    (questions / 'sneaky.py').write_text('x = 1')\n"
         "    _train_perceptron(model, dataset)")})
     # -j 2: q6 runs beside q1 and must not see what q1's code wrote.
     process, results = run_autograder("-q", "q1,q6", "--student-dir", str(student),
@@ -204,10 +205,11 @@ def test_rewriting_the_graders_own_files_costs_the_question_and_is_undone(tmp_pa
     for name in targets + ["grader/assignments/course/questions/sneaky.py"]:
         assert name in text, (name, text)
     assert {name: (project / name).read_bytes() for name in targets} == before
-    assert not (project / "grader" / "questions" / "sneaky.py").exists()
+    assert not (project / "grader" / "assignments" / "course" / "questions" / "sneaky.py").exists()
     # Nothing is thrown away: what was written is kept aside for a person to look at.
     [aside] = (project / ".restored").iterdir()
-    assert (aside / "grader" / "questions" / "sneaky.py").read_text() == "x = 1"
+    sneaky = aside / "grader" / "assignments" / "course" / "questions" / "sneaky.py"
+    assert sneaky.read_text() == "x = 1"
     assert (aside / "backend.py").read_text() == ""
 
 

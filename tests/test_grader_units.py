@@ -142,5 +142,5 @@ def test_project_files_are_not_student_files():
     files = StudentFiles(ROOT, ROOT)
     assert files.contains(str(ROOT / "models.py"))
     assert not files.contains(str(ROOT / "backend.py"))
-    assert not files.contains(str(ROOT / "grader" / "sandbox.py"))
+    assert not files.contains(str(ROOT / "grader" / "sandbox" / "main.py"))
     assert not files.contains("<frozen importlib._bootstrap>")

@@ -138,7 +138,8 @@ class ZeroModel(torch.nn.Module):
 @pytest.mark.parametrize("columns, points", [(2, 1.0), (3, 0.0)])
 def test_a_new_question_is_one_module_and_one_row(tmp_path, columns, points):
     project = copy_project(tmp_path / "project")
-    (project / "grader" / "questions" / "example_zeros.py").write_text(EXAMPLE_MODULE)
+    questions = project / "grader" / "assignments" / "course" / "questions"
+    (questions / "example_zeros.py").write_text(EXAMPLE_MODULE)
     student = tmp_path / "student"
     student.mkdir()
     (student / "models.py").write_text(textwrap.dedent(STUDENT.format(columns=columns)))

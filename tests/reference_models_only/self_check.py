@@ -150,7 +150,7 @@ def check(path: Path) -> None:
 
 def check_skeleton() -> None:
     """The models-only skeleton imports, and its stubs return None."""
-    path = ROOT / "grader" / "skeletons" / "models_only" / "models.py"
+    path = ROOT / "grader" / "assignments" / "course" / "skeletons" / "models_only" / "models.py"
     print(f"== {path.relative_to(ROOT)}")
     s = load(path, "check_skeleton_models")
     results = {
