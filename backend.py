@@ -23,7 +23,6 @@ display is available; reading items never draws anything by itself.
 
 from __future__ import annotations
 
-import contextlib
 import zipfile
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import torch
 from torch.utils.data import Dataset
 
 from grader.assignments.course import splits
+from grader.core.model_calls import evaluating, model_output  # noqa: F401 - part of backend's API
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -189,30 +189,6 @@ class RegressionDataset(Custom_Dataset):
         np.random.RandomState(0).shuffle(x)
         super().__init__(x, np.sin(x))
         self.model = model
-
-
-@contextlib.contextmanager
-def evaluating(model):
-    """``model`` in evaluation mode (dropout off) for the block, then every submodule
-    back in the mode it was in. The flags are set directly rather than through
-    ``model.eval()``: in the course's earlier handout a model's own
-    ``train(self, dataset)`` replaces ``Module.train(mode)``, which eval() calls."""
-    flags = [(module, module.training) for module in model.modules()]
-    for module, _ in flags:
-        module.training = False
-    try:
-        yield model
-    finally:
-        for module, training in flags:
-            module.training = training
-
-
-def model_output(model, inputs):
-    """``model(inputs)``; for a model of the earlier handout that defines ``run`` but
-    no ``forward``, ``model.run(inputs)``."""
-    if type(model).forward is torch.nn.Module.forward and callable(getattr(model, "run", None)):
-        return model.run(inputs)
-    return model(inputs)
 
 
 def _accuracy(model, inputs: torch.Tensor, labels: np.ndarray, name: str) -> float:

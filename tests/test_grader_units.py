@@ -15,7 +15,8 @@ from grader.assignments.course.questions.attention import expected_and_mistakes
 from grader.checks.common import Withheld
 from grader.assignments.course.questions.convolution import valid_correlation
 from grader.judge.runner import SandboxOutcome, StepResult, _student_fault_lines
-from grader.sandbox.student_code import StepFailure, StudentFiles, _unify_variants, is_stub
+from grader.core.source import StepFailure, StudentFiles, is_stub
+from grader.sandbox.student_code import _unify_variants
 from grader.assignments.course.table import QUESTIONS
 from helpers import ROOT
 

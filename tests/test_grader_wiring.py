@@ -108,7 +108,7 @@ from pathlib import Path
 from grader.judge.grading import Grader, Settings
 from grader.judge.data import JudgeData
 from grader.judge.report import Reporter
-from grader.assignments.course.table import Check, Question, _frozen
+from grader.core.table import Check, Question, _frozen
 from grader.core.wiring import table_mismatches
 
 root, student = Path.cwd(), Path(sys.argv[1])

@@ -16,7 +16,7 @@ import losses
 import models
 import train
 from grader.judge.imports_check import imports_of
-from grader.sandbox.student_code import is_stub
+from grader.core.source import is_stub
 from grader.assignments.course.table import ALLOWED_IMPORTS
 from helpers import REFERENCE, ROOT
 

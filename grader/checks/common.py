@@ -9,8 +9,9 @@ import math
 import numpy as np
 
 from grader.checks import hints
+from grader.core.model_calls import evaluating
 from grader.core.results import CheckResult
-from grader.sandbox.student_code import StepFailure, is_stub
+from grader.core.source import StepFailure, is_stub
 
 # ---------------------------------------------------------------- sandbox side
 
@@ -158,10 +159,9 @@ def parameters_changed(model, before: list) -> bool:
 def predict_in_chunks(ctx, model, label: str, inputs: np.ndarray, columns: int,
                       chunk: int = 1000) -> np.ndarray:
     """``model(inputs)`` in evaluation mode without gradients, as a float32 array."""
-    import backend
     import torch
     outputs = []
-    with backend.evaluating(model), torch.no_grad():
+    with evaluating(model), torch.no_grad():
         for start in range(0, len(inputs), chunk):
             batch = torch.from_numpy(np.ascontiguousarray(inputs[start:start + chunk]))
             output, name = run_model(ctx, model, label, batch)

@@ -15,6 +15,8 @@ import random
 
 import numpy as np
 
+from grader.core.model_calls import evaluating
+
 # First-layer weights recorded for q3's templates: enough for a grid, not the
 # whole (k, 784) matrix of a wide layer.
 MAX_TEMPLATES = 64
@@ -43,9 +45,8 @@ def random_state_preserved(seed: int | None = None):
 def observing(model):
     """``model`` in eval mode (dropout draws nothing) under ``torch.no_grad()``;
     every submodule's train/eval flag is restored on exit."""
-    import backend
     import torch
-    with backend.evaluating(model), torch.no_grad():
+    with evaluating(model), torch.no_grad():
         yield model
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import inspect
 
-from grader.sandbox.student_code import StepFailure, is_stub
-from grader.assignments.course.table import MODELS_ONLY, SPLIT_FILES
+from grader.core.source import StepFailure, is_stub
+from grader.core.table import MODELS_ONLY, SPLIT_FILES
 
 OTHER_COURSE = {SPLIT_FILES: "models-only", MODELS_ONLY: "current"}
 

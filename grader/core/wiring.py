@@ -40,6 +40,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 QUESTIONS_PACKAGE = "grader.assignments.course.questions"
+FIGURES_STEP = "figures"   # the name figure_data's arrays are saved under
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from grader.core.model_calls import evaluating, model_output
+
 # Backends that draw to files or notebooks only: a window is impossible there.
 _NON_INTERACTIVE_BACKENDS = frozenset({"agg", "pdf", "svg", "ps", "cairo", "template"})
 # Drawing may take at most this share of the time: slow pictures refresh less often.
@@ -43,9 +45,8 @@ def _evaluate(model, inputs: torch.Tensor, expected_shape: tuple) -> np.ndarray:
     Returns a float64 array of ``expected_shape``; raises TypeError or ValueError,
     naming the model, when the output is not a tensor of that size.
     """
-    import backend
-    with backend.evaluating(model), torch.no_grad():
-        output = backend.model_output(model, inputs)
+    with evaluating(model), torch.no_grad():
+        output = model_output(model, inputs)
     expected_shape = tuple(int(size) for size in expected_shape)
     name = type(model).__name__
     if not torch.is_tensor(output):
@@ -360,8 +361,8 @@ class LanguageMonitor(LiveMonitor):
                             "box = true language, red word = wrong guess", fontsize=11, pad=28)
 
 
-# Matched in order against the names of the dataset's classes (its MRO): no import
-# of backend (which imports this module) is needed, and subclasses work too.
+# Matched in order against the names of the dataset's classes (its MRO): this module
+# never imports backend (backend.watch imports it), and subclasses work too.
 _MONITORS = (
     ("PerceptronDataset", PerceptronMonitor),
     ("RegressionDataset", RegressionMonitor),

@@ -34,7 +34,7 @@ import numpy as np
 
 from grader.figures import drawing as figures
 from grader.assignments.course import splits
-from grader.sandbox.main import FIGURES_STEP
+from grader.core.wiring import FIGURES_STEP
 
 
 @dataclass(frozen=True)

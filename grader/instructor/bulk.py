@@ -39,7 +39,8 @@ from grader.judge.data import DataProblem, JudgeData
 from grader.judge.report import atomic_write
 from grader.judge.status import clock
 from grader.instructor.submissions import OK, Submission, SubmissionsError, discover
-from grader.assignments.course.table import COURSES, LIMITS, QUESTIONS, QUESTIONS_BY_ID
+from grader.assignments.course.table import COURSES, QUESTIONS, QUESTIONS_BY_ID
+from grader.core.table import LIMITS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STAFF_ROOT_FILES = ("autograder.py", "backend.py", "chargpt.py")

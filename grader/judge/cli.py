@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from grader.judge import platform_support
-from grader.assignments.course.table import (COURSES, LIMITS, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES,
-                          course_questions)
+from grader.assignments.course.table import (COURSES, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES,
+                                            course_questions)
+from grader.core.table import LIMITS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")

@@ -22,7 +22,7 @@ from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionRes
 from grader.judge.runner import run_sandbox
 from grader.judge.staff_files import StaffFiles
 from grader.judge.status import StatusLine
-from grader.assignments.course.table import LIMITS, Question
+from grader.core.table import LIMITS, Question
 from grader.core.wiring import SettingsView, VerdictInput, load_definition
 
 

@@ -20,7 +20,7 @@ import threading
 
 from grader.judge.report import Reporter
 from grader.core.results import QuestionResult
-from grader.assignments.course.table import Question
+from grader.core.table import Question
 
 WAKE_SECONDS = 0.1
 

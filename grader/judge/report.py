@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader.figures.html import EMBED_BUDGET, embed_figures
 from grader.core.results import PASSED, QuestionResult, format_points
-from grader.assignments.course.table import Question
+from grader.core.table import Question
 
 
 def import_warning(file_name: str, statement: str) -> str:

@@ -25,14 +25,21 @@ import numpy as np
 from grader.judge import platform_support
 from grader.judge.isolation import Isolation
 from grader.judge.status import StatusLine
-from grader.sandbox.main import BOOTSTRAP
-from grader.sandbox.student_code import StudentFiles
+from grader.core.source import StudentFiles
 
 POLL_SECONDS = 0.05
 PROGRESS_POLL_SECONDS = 0.5
 EVENTS_LIMIT = 64 * 2**20      # bytes of events.jsonl (or fault.txt) the judge reads at most
 ARRAY_LIMIT = 512 * 2**20      # bytes of one returned array
 MEMORY_POLL_SECONDS = 0.25
+
+# The bootstrap replaces sys.path[0] (the student's working folder, for `python -c`)
+# with the project folder, so that neither `grader` nor `backend` can be shadowed
+# by files in a student's folder.
+BOOTSTRAP = (
+    "import sys; sys.path[0] = {root!r}; "
+    "from grader.sandbox.main import main; main(sys.argv[1])"
+)
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 The judge (grader/judge/runner.py) starts a fresh interpreter for every question with
 
-    python -c BOOTSTRAP JOB_DIR
+    python -c BOOTSTRAP JOB_DIR        (runner.BOOTSTRAP: it calls main below)
 
 in a process group of its own. This module then sets the limits and seeds, imports
 the project's own ``backend`` from the project folder (never a copy in the student's
 folder), puts the student's folder first on ``sys.path``, and hands a
-``SandboxContext`` to each step of the question's definition (grader/core/wiring.py), in
-the order the module declares them.
+``SandboxContext`` to each step of the question's definition (grader/core/wiring.py),
+in the order the module declares them.
 
 Everything the judge learns comes back as files in JOB_DIR: ``events.jsonl`` (one
 JSON object per step started or finished) and ``<step>.<name>.npy`` arrays. The
@@ -31,22 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-from grader.sandbox.student_code import (StepFailure, StopStudentCode, StudentModules,
-                                 describe_exception, student_frames_here)
-from grader.assignments.course.table import SPLIT_FILES
+from grader.core.source import StepFailure, StopStudentCode
+from grader.sandbox.student_code import StudentModules, describe_exception, student_frames_here
+from grader.core.table import SPLIT_FILES
+from grader.core.wiring import FIGURES_STEP
 
 _REAL_EXIT = os._exit  # kept before _guard_exit replaces os._exit
 
-# The bootstrap replaces sys.path[0] (the student's working folder, for `python -c`)
-# with the project folder, so that neither `grader` nor `backend` can be shadowed
-# by files in a student's folder.
-BOOTSTRAP = (
-    "import sys; sys.path[0] = {root!r}; "
-    "from grader.sandbox.main import main; main(sys.argv[1])"
-)
-
-
-FIGURES_STEP = "figures"   # the name figure_data's arrays are saved under
 
 
 class StepTimeout(BaseException):

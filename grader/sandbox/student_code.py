@@ -7,63 +7,17 @@ description whose message names the student's file, line and what to do.
 
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
 import sys
-import textwrap
 import traceback
 import types
 from pathlib import Path
 
 from grader.assignments.course.table import NAME_VARIANTS
+from grader.core.source import StepFailure, StudentFiles, is_stub
 
-# Files in the project folder that belong to the course, not to the student.
-PROJECT_FILES = ("backend.py", "autograder.py", "chargpt.py")
 MEMORY_ERROR_HINTS = ("can't allocate memory", "not enough memory", "out of memory",
                       "defaultcpuallocator")
-
-
-class StopStudentCode(BaseException):
-    """Raised by the grader inside student code to end it early on purpose (e.g. a
-    training loop that would never end on a check's tiny dataset). ``ctx.call`` lets
-    it through, and the step that raised it catches it. A BaseException, so that
-    student code catching Exception does not swallow it."""
-
-
-class StepFailure(Exception):
-    """A problem found in a submission, with a ready-made message for the student."""
-
-    def __init__(self, kind: str, message: str, traceback_text: str = ""):
-        super().__init__(message)
-        self.kind, self.message, self.traceback_text = kind, message, traceback_text
-
-    def as_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message, "traceback": self.traceback_text}
-
-
-class StudentFiles:
-    """Tells student source files from the course's own (they may share a folder)."""
-
-    def __init__(self, project_root: Path, student_dir: Path):
-        self.project_root = project_root.resolve()
-        self.student_dir = student_dir.resolve()
-        self._ours = {self.project_root / name for name in PROJECT_FILES}
-        self._grader = self.project_root / "grader"
-
-    def contains(self, filename: str) -> bool:
-        if not filename or filename.startswith("<"):   # e.g. <frozen importlib._bootstrap>
-            return False
-        try:
-            path = Path(filename).resolve()
-        except (OSError, ValueError):
-            return False
-        return (path.is_relative_to(self.student_dir) and path not in self._ours
-                and not path.is_relative_to(self._grader))
-
-    def short(self, filename: str) -> str:
-        path = Path(filename).resolve()
-        return str(path.relative_to(self.student_dir)) if self.contains(filename) else filename
 
 
 def describe_exception(error: BaseException, files: StudentFiles | None) -> dict:
@@ -116,42 +70,6 @@ def student_frames_here(files: StudentFiles) -> str:
         if files.contains(frame.filename):
             return f"{files.short(frame.filename)}:{frame.lineno} in {frame.name}"
     return ""
-
-
-def is_stub(obj) -> bool:
-    """True when a function (or a class's forward) is still the shipped skeleton: it
-    ends with the '*** YOUR CODE HERE ***' marker (or has only strings and pass in
-    its body) and contains no return statement."""
-    if inspect.isclass(obj):
-        obj = obj.__dict__.get("forward")
-    if not inspect.isfunction(obj):
-        return False
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-    except (OSError, TypeError, SyntaxError):
-        return False
-    return is_stub_node(tree.body[0])
-
-
-def is_stub_node(function) -> bool:
-    """``is_stub`` for a parsed function definition."""
-    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return False
-    if any(isinstance(node, ast.Return) for node in ast.walk(function)):
-        return False
-
-    def is_text(statement) -> bool:
-        return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-                and isinstance(statement.value.value, str))
-
-    def ends_with_marker(body) -> bool:
-        last = body[-1]
-        if isinstance(last, (ast.With, ast.For, ast.While, ast.If)):  # e.g. `with no_grad():`
-            return ends_with_marker(last.body)
-        return is_text(last) and "YOUR CODE HERE" in last.value.value
-
-    only_text = all(is_text(s) or isinstance(s, ast.Pass) for s in function.body)
-    return only_text or ends_with_marker(function.body)
 
 
 class _Unavailable(types.ModuleType):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.sandbox.student_code import is_stub_node
+from grader.core.source import is_stub_node
 from grader.assignments.course.table import COURSES, DEFAULT_COURSE
 
 ATTENTION_CLASSES = ("Attention", "AttentionBlock")

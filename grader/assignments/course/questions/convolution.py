@@ -22,7 +22,7 @@ from grader.checks.figure_data import save_validation_history, small_kernels
 from grader.assignments.course.questions.digits import (mnist_test_probes, train_and_predict,
                                      training_digit_probes)
 from grader.core.results import CheckResult
-from grader.sandbox.student_code import StepFailure
+from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()

@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.checks.common import expect_shape, expect_tensor, forward_method
 from grader.checks.figure_data import observing, random_state_preserved
-from grader.sandbox.student_code import StepFailure
+from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()

@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.assignments.course import splits
 from grader.checks.common import expect_tensor
-from grader.sandbox.student_code import StepFailure, StopStudentCode
+from grader.core.source import StepFailure, StopStudentCode
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()

@@ -14,7 +14,7 @@ from grader.checks import hints
 from grader.assignments.course import splits
 from grader.checks.common import (build_model_and_dataset, loss_sanity, run_model, predict_in_chunks, sanity_verdict,
                                      train_watched)
-from grader.sandbox.student_code import StepFailure
+from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()
