@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.judge.grading import Settings, question_seed, sandbox_threads  # noqa: E402
-from grader.sandbox.main import step_seed  # noqa: E402
 from grader.assignments.course.table import QUESTIONS_BY_ID  # noqa: E402
 from grader.core.wiring import load_definition  # noqa: E402
+from grader.judge.grading import Settings, question_seed, sandbox_threads  # noqa: E402
+from grader.sandbox.main import step_seed  # noqa: E402
 
 # question: (model, dataset, training function, what the grader's metric is)
 SETUPS = {

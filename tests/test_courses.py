@@ -10,7 +10,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-
 from grader.assignments.course import recognise as courses
 from grader.assignments.course.table import COURSES, course_questions
 from helpers import REFERENCE, ROOT, make_submission, messages, points_by_test, run_autograder
@@ -151,8 +150,7 @@ def test_release_of_the_models_only_version(tmp_path):
 
 
 def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
-    from grader.instructor import bulk_reports
-    from grader.instructor import gradescope
+    from grader.instructor import bulk_reports, gradescope
     bundle = gradescope.build_bundle(tmp_path / "a.zip", course="models-only")
     with zipfile.ZipFile(bundle) as archive:
         script = archive.read("run_autograder").decode()

@@ -23,13 +23,14 @@ import torch
 from torch.utils.data import DataLoader
 
 import backend
-from grader.figures import drawing as figures
-from grader.instructor import gradescope
-from grader.figures import html as html_figures
-from grader.figures import plans as question_figures
-from grader.judge.report import write_gradescope
-from grader.core.results import PASSED, CheckResult, QuestionResult
+from grader.assignments.course import figure_plans as question_figures
 from grader.assignments.course.table import QUESTIONS, QUESTIONS_BY_ID
+from grader.core.results import PASSED, CheckResult, QuestionResult
+from grader.figures import drawing as figures
+from grader.figures import html as html_figures
+from grader.figures.plans import draw_question_figures
+from grader.instructor import gradescope
+from grader.judge.report import write_gradescope
 from helpers import REFERENCE, ROOT, make_submission, run_autograder
 
 
@@ -184,14 +185,13 @@ def test_a_figure_that_fails_to_draw_is_a_one_line_note(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "perceptron_figure", broken)
     probes = {"train_x": np.ones((5, 3), np.float32), "train_y": np.ones((5, 1), np.float32)}
     outcome = fake_outcome({"converge.weights": np.ones((1, 3), np.float32)}, "no time")
-    saved = question_figures.draw_question_figures(QUESTIONS_BY_ID["q1"], outcome, probes, {},
-                                                   None, tmp_path)
+    saved = draw_question_figures(QUESTIONS_BY_ID["q1"], outcome, probes, {}, None, tmp_path)
     assert saved.paths == ()
     assert saved.notes[0] == "the figure q1.png was not drawn (ValueError: no ink)"
     assert "no time" in saved.notes[1]
     # Missing data (the step failed) draws nothing and says nothing.
-    empty = question_figures.draw_question_figures(QUESTIONS_BY_ID["q1"], fake_outcome({}),
-                                                   probes, {}, None, tmp_path)
+    empty = draw_question_figures(QUESTIONS_BY_ID["q1"], fake_outcome({}), probes, {},
+                                  None, tmp_path)
     assert empty.paths == () and empty.notes == ()
 
 

@@ -13,8 +13,15 @@ import time
 
 import pytest
 
-from helpers import (ROOT, copy_project, make_submission, messages, points_by_test,
-                     processes_in, run_autograder)
+from helpers import (
+    ROOT,
+    copy_project,
+    make_submission,
+    messages,
+    points_by_test,
+    processes_in,
+    run_autograder,
+)
 
 Q2_SANITY = "q2: RegressionModel and regression_loss: shapes and gradients"
 Q2_FIT = "q2: train_regression: mean squared error on sin(x)"

@@ -180,9 +180,10 @@ def test_regression_that_stops_on_its_training_loss_passes(tmp_path):
 
 
 def test_graded_training_equals_the_students_own_script():
-    from benchmarks.graded_vs_direct import main
     import contextlib
     import io
+
+    from benchmarks.graded_vs_direct import main
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         main(["--questions", "q2", "--seeds", "3"])
@@ -260,6 +261,7 @@ def test_held_out_setting_scores_digits_the_model_never_saw(tmp_path):
     import json
     import subprocess
     import sys
+
     from helpers import REFERENCE, ROOT
     process = subprocess.run([sys.executable, "-c", HELD_OUT_RUN, str(REFERENCE)], cwd=ROOT,
                              capture_output=True, text=True, timeout=600)

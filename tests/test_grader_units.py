@@ -8,22 +8,22 @@ import numpy as np
 import pytest
 import torch
 
+from grader import assignments
+from grader.assignments.course.questions.attention import expected_and_mistakes
+from grader.assignments.course.questions.convolution import valid_correlation
+from grader.assignments.course.table import NAME_VARIANTS, QUESTIONS
+from grader.checks.common import Withheld
+from grader.core.source import StepFailure, StudentFiles, is_stub
 from grader.judge.grading import question_seed
 from grader.judge.imports_check import imports_of
-from grader.judge.data import GRADED_FILES
-from grader.assignments.course.questions.attention import expected_and_mistakes
-from grader.checks.common import Withheld
-from grader.assignments.course.questions.convolution import valid_correlation
 from grader.judge.runner import SandboxOutcome, StepResult, _student_fault_lines
-from grader.core.source import StepFailure, StudentFiles, is_stub
 from grader.sandbox.student_code import _unify_variants
-from grader.assignments.course.table import QUESTIONS
 from helpers import ROOT
 
 
 def test_judge_digests_match_the_data_readme():
     readme = (ROOT / "data" / "README.md").read_text()
-    for name, digest in GRADED_FILES.items():
+    for name, digest in assignments.data_files().items():
         assert re.search(rf"^\| `{re.escape(name)}` \| \d+ \| `{digest}` \|$", readme, re.M), name
 
 
@@ -80,7 +80,7 @@ def test_variants_prefer_the_definition_that_is_not_a_stub(tmp_path, monkeypatch
     monkeypatch.syspath_prepend(str(tmp_path))
     import variant_train
     assert variant_train.train_digitconvolution(None, None) is None
-    _unify_variants(variant_train)
+    _unify_variants(variant_train, NAME_VARIANTS)
     assert variant_train.train_digitconvolution(None, None) == "trained"
     assert variant_train.Train_DigitConvolution(None, None) == "trained"
 

@@ -10,7 +10,13 @@ import textwrap
 import pytest
 
 from grader.assignments.course.table import QUESTIONS, QUESTIONS_BY_ID
-from grader.core.wiring import Definition, SettingsView, load_definition, mismatches, table_mismatches
+from grader.core.wiring import (
+    Definition,
+    SettingsView,
+    load_definition,
+    mismatches,
+    table_mismatches,
+)
 from helpers import copy_project
 
 
@@ -33,21 +39,21 @@ def test_a_key_renamed_on_one_side_fails_the_start_up_check():
     renamed = dataclasses.replace(q2, checks=(q2.checks[0], dataclasses.replace(
         q2.checks[1], key="fit")))
     problems = mismatches(renamed, load_definition(q2.module))
-    assert "q2 (grader.assignments.course.questions.regression): the check 'fit' has no sandbox step" in problems
-    assert "q2 (grader.assignments.course.questions.regression): the check 'fit' has no verdict" in problems
-    assert "q2 (grader.assignments.course.questions.regression): the step 'train' has no check in the table" \
-        in problems
+    where = "q2 (grader.assignments.course.questions.regression)"
+    assert f"{where}: the check 'fit' has no sandbox step" in problems
+    assert f"{where}: the check 'fit' has no verdict" in problems
+    assert f"{where}: the step 'train' has no check in the table" in problems
 
 
 def test_unread_and_undeclared_settings_fail_the_start_up_check():
     q3 = QUESTIONS_BY_ID["q3"]
     extra = dataclasses.replace(q3, thresholds={**q3.thresholds, "max_epochs": 9})
+    where = "q3 (grader.assignments.course.questions.digits)"
     assert mismatches(extra, load_definition(q3.module)) == [
-        "q3 (grader.assignments.course.questions.digits): the table's setting 'max_epochs' is read by nothing"]
+        f"{where}: the table's setting 'max_epochs' is read by nothing"]
     missing = dataclasses.replace(q3, thresholds={})
     assert mismatches(missing, load_definition(q3.module)) == [
-        "q3 (grader.assignments.course.questions.digits): reads the setting 'min_accuracy', which the table "
-        "does not have"]
+        f"{where}: reads the setting 'min_accuracy', which the table does not have"]
 
 
 def test_a_module_reads_only_the_settings_it_declares():
@@ -113,7 +119,8 @@ from grader.core.wiring import table_mismatches
 
 root, student = Path.cwd(), Path(sys.argv[1])
 question = Question("qz", "Zeros", checks=(Check("zeros", "ZeroModel returns zeros", 1),),
-                    student_files=("models.py",), module="example_zeros", time_limit=60,
+                    student_files=("models.py",),
+                    module="grader.assignments.course.questions.example_zeros", time_limit=60,
                     thresholds=_frozen(rows=4))
 assert table_mismatches([question]) == []
 grader = Grader(Settings(project_root=root, student_dir=student), JudgeData(root / "data"),

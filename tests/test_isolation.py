@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.judge import isolation
 from grader.assignments.course import splits
+from grader.assignments.course.table import BLANK_DIGIT, BLANK_LANGUAGE
+from grader.judge import isolation
 from grader.judge.data import JudgeData
 from helpers import ROOT, copy_project, make_submission, run_autograder
 
@@ -110,15 +111,16 @@ def train_perceptron(model, dataset):
 def test_public_data_blanks_the_scored_labels_only():
     data = JudgeData(ROOT / "data")
     mnist = data.arrays("mnist.npz")
-    public = isolation.public_data("mnist.npz", mnist)
+    mnist_file, language_file = data.files    # the course's, with their withheld labels
+    public = isolation.public_data(mnist_file, mnist)
     assert np.array_equal(public["test_images"], mnist["test_images"])
     assert np.array_equal(public["train_labels"], mnist["train_labels"])
     dev, test = splits.MNIST_DEV_ROWS, splits.MNIST_TEST_ROWS
     assert np.array_equal(public["test_labels"][dev], mnist["test_labels"][dev])
-    assert (public["test_labels"][test] == isolation.BLANK_DIGIT).all()
+    assert (public["test_labels"][test] == BLANK_DIGIT).all()
     assert (mnist["test_labels"][test] < 10).all(), "the judge's own copy must stay intact"
-    language = isolation.public_data("lang_id.npz", data.arrays("lang_id.npz"))
-    assert (language["test_y"] == isolation.BLANK_LANGUAGE).all()
+    language = isolation.public_data(language_file, data.arrays("lang_id.npz"))
+    assert (language["test_y"] == BLANK_LANGUAGE).all()
     assert np.array_equal(language["dev_y"], data.arrays("lang_id.npz")["dev_y"])
 
 
@@ -295,8 +297,10 @@ def test_unknown_user_is_a_clear_error(tmp_path):
 @as_root
 def test_gradescope_runs_student_code_as_the_sandbox_user(
         sandbox_user, python_reachable, tmp_path, monkeypatch):
+    from test_gradescope import autograder_root
+    from test_gradescope import run_autograder as run_bundle
+
     from grader.instructor import gradescope
-    from test_gradescope import autograder_root, run_autograder as run_bundle
     root = autograder_root(gradescope.build_bundle(tmp_path / "autograder.zip"), tmp_path)
     judge_data = root / "source" / "data" / "mnist.npz"
     make_submission(root / "submission", {

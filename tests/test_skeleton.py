@@ -15,9 +15,9 @@ import gpt_model
 import losses
 import models
 import train
-from grader.judge.imports_check import imports_of
-from grader.core.source import is_stub
 from grader.assignments.course.table import ALLOWED_IMPORTS
+from grader.core.source import is_stub
+from grader.judge.imports_check import imports_of
 from helpers import REFERENCE, ROOT
 
 MARKER = '"*** YOUR CODE HERE ***"'

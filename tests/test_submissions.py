@@ -5,8 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructor.submissions import (MAX_ENTRY_BYTES, Layout, Submission, Submitter,
-                                SubmissionsError, discover)
+from grader.instructor.submissions import (
+    MAX_ENTRY_BYTES,
+    Layout,
+    Submission,
+    SubmissionsError,
+    Submitter,
+    discover,
+)
 
 FOUR = ("models.py", "losses.py", "train.py", "gpt_model.py")
 

@@ -1,2 +1,129 @@
-"""What the grader grades: one package per assignment, each a table of questions
-and the question modules it points to."""
+"""What the grader grades: one package per assignment, and the registry of them.
+
+An assignment is data. Each package here (``grader/assignments/<package>/``) has a
+``table.py`` whose ``ASSIGNMENTS`` lists ``Assignment`` entries (grader/core/table.py):
+name and summary, student files and skeletons, questions (each row pointing at its
+question module), allowed imports, published name variants, how its files are
+recognised, release contents and the folder of its staff solutions. Adding a package
+adds the assignment to ``--course``, recognition, bulk grading, the Gradescope bundle
+and the release; the judge does not change.
+
+The course's project (package ``course``) is the default. A submission is graded as
+another assignment when that assignment recognises its files (said once at the
+start); ``--course NAME`` chooses one outright.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from grader.core.table import Assignment
+
+DEFAULT = "current"
+DEFAULT_PACKAGE = "course"
+
+
+class UnknownAssignment(KeyError):
+    """No assignment of that name; the message lists the names there are."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@functools.lru_cache(maxsize=None)
+def registry() -> Mapping[str, Assignment]:
+    """Every assignment, by name: the default package's first, then the others' in
+    the order of their package names, each package's in the order of its table."""
+    packages = sorted((info.name for info in pkgutil.iter_modules(__path__) if info.ispkg),
+                      key=lambda name: (name != DEFAULT_PACKAGE, name))
+    found: dict[str, Assignment] = {}
+    for package in packages:
+        table = importlib.import_module(f"{__name__}.{package}.table")
+        for assignment in getattr(table, "ASSIGNMENTS", ()):
+            if assignment.name in found:
+                raise ValueError(f"two assignments are called {assignment.name!r} "
+                                 f"(the second in grader/assignments/{package}/table.py)")
+            found[assignment.name] = assignment
+    if DEFAULT not in found:
+        raise ValueError(f"the default assignment {DEFAULT!r} is missing")
+    return MappingProxyType(found)
+
+
+def names() -> list[str]:
+    return list(registry())
+
+
+def get(name: str | None = None) -> Assignment:
+    """The assignment called ``name`` (the default one for None)."""
+    try:
+        return registry()[name or DEFAULT]
+    except KeyError:
+        raise UnknownAssignment(f"there is no assignment {name!r}; choose from "
+                                f"{', '.join(registry())}") from None
+
+
+def help_lines() -> str:
+    """'name: summary' for each assignment, for --help."""
+    return "; ".join(f"{name}: {assignment.summary}" for name, assignment in registry().items())
+
+
+def question_ids() -> list[str]:
+    """Every question id any assignment has, in registry order (for checking -q early)."""
+    ids: list[str] = []
+    for assignment in registry().values():
+        ids += [q.id for q in assignment.questions if q.id not in ids]
+    return ids
+
+
+def by_files(assignment: Assignment, student_dir: Path) -> str:
+    """The default recogniser: ``assignment``'s files that no other assignment has,
+    when the folder holds more of them than of the default assignment's files."""
+    others = {name for other in registry().values() if other.name != assignment.name
+              for name in other.student_files}
+    own = [name for name in assignment.student_files
+           if name not in others and (student_dir / name).is_file()]
+    default = [name for name in get(DEFAULT).student_files if (student_dir / name).is_file()]
+    if own and len(own) > len(default):
+        return f"the folder has {', '.join(own)}"
+    return ""
+
+
+def recognise(student_dir: Path) -> tuple[Assignment, str]:
+    """(assignment, why) for the files in ``student_dir``: the first assignment, in
+    registry order, that recognises them, else the default one with ''."""
+    for assignment in registry().values():
+        if assignment.name == DEFAULT:
+            continue
+        why = (assignment.recognise(student_dir) if assignment.recognise is not None
+               else by_files(assignment, student_dir))
+        if why:
+            return assignment, why
+    return get(DEFAULT), ""
+
+
+def announcement(assignment: Assignment, why: str) -> str:
+    """The note printed once at the start when an assignment was recognised."""
+    others = ", ".join(name for name in registry() if name != assignment.name)
+    return (f"graded as {assignment.called} {assignment.name} ({assignment.summary}), "
+            f"because {why}; choose another with --course ({others})")
+
+
+def staff_solutions() -> list[str]:
+    """Every assignment's folder of staff solutions (the release must hold none)."""
+    return sorted({assignment.reference for assignment in registry().values()})
+
+
+def data_files() -> dict[str, str]:
+    """name -> sha256 of every data file some assignment scores against; two
+    assignments that share a file must name the same digest."""
+    digests: dict[str, str] = {}
+    for assignment in registry().values():
+        for file in assignment.data:
+            if digests.setdefault(file.name, file.sha256) != file.sha256:
+                raise ValueError(f"{assignment.name} gives data/{file.name} another sha256")
+    return digests

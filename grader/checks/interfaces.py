@@ -1,5 +1,5 @@
 """Where a question finds the student's code, by the course version's interface
-(sandbox side; grader/assignments/course/table.py says which interface each question uses).
+(sandbox side; an assignment's table says which interface each question uses).
 
 - ``split-files`` (the current handout): the model's ``forward`` in models.py, loss
   functions in losses.py, training functions in train.py.

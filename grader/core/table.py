@@ -1,12 +1,14 @@
-"""The shape of a grading table: a question, its checks and points, and the limits
-every sandbox runs under. An assignment's own table (grader/assignments/<name>/)
-fills these in; nothing here names a question.
+"""The shape of a grading table: an assignment, its questions, their checks and
+points, and the limits every sandbox runs under. Each assignment's own table
+(grader/assignments/<name>/) fills these in; nothing here names a question.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
+from typing import Callable, Mapping
 
 SPLIT_FILES, MODELS_ONLY = "split-files", "models-only"   # the student interfaces
 
@@ -27,8 +29,8 @@ class Question:
     checks: tuple[Check, ...]
     # Student files whose code this question runs (imports between them included).
     student_files: tuple[str, ...]
-    # Module in grader.assignments.course.questions whose QUESTION definition has this question's
-    # probes, steps and verdicts (grader/core/wiring.py).
+    # The module (a dotted name) whose QUESTION definition has this question's probes,
+    # steps and verdicts (grader/core/wiring.py).
     module: str
     # Seconds of wall-clock time for the whole question (scaled by --time-limit-scale).
     time_limit: float
@@ -69,3 +71,85 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+def _frozen_empty() -> MappingProxyType:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class StudentFile:
+    """A file students hand in: its name and the skeleton they start from (a path
+    relative to the project folder)."""
+    name: str
+    skeleton: str
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Labels inside a data file that the judge scores against: ``array`` (its
+    ``rows``, or all of it) is replaced by ``blank`` in the copy that student code
+    may read under --sandbox-user."""
+    array: str
+    blank: int
+    rows: slice | None = None
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file of data/ that scores depend on. The judge refuses to grade unless its
+    bytes have this sha256 (data/README.md lists the digests)."""
+    name: str
+    sha256: str
+    withheld: tuple[Withheld, ...] = ()
+
+
+@dataclass(frozen=True)
+class Release:
+    """What ``python -m grader release`` puts in the student zip, beside the skeletons
+    (shipped under their student names) and the whole grader/ folder."""
+    folder: str                        # the zip's top folder
+    files: tuple[str, ...]             # project files shipped as they are
+    data: tuple[str, ...]              # files of data/
+    readme: Callable[["Assignment"], str]   # the student README, from the table
+    # Code the skeletons hand out ready-made, which the staff solutions keep as it
+    # is, so the check that no staff solution leaks into the zip allows it:
+    # (student file, qualified name such as "Block.__init__").
+    provided: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Everything the kit needs to grade, recognise and release one assignment (or
+    one published version of it). grader/assignments/__init__.py collects them."""
+    name: str                          # what --course takes
+    summary: str                       # one line, for --help
+    files: tuple[StudentFile, ...]
+    questions: tuple[Question, ...]
+    release: Release
+    reference: str                     # folder of the staff solutions (tests/reference_<name>)
+    data: tuple[DataFile, ...] = ()
+    # The imports of each skeleton as shipped ('import X' / 'from X import Y').
+    allowed_imports: Mapping[str, frozenset] = field(default_factory=_frozen_empty)
+    # Names published under several spellings, each accepted: name -> spellings.
+    name_variants: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen_empty)
+    # Project files (e.g. "backend.py") the sandbox imports, by their stem, before
+    # any student file, so that a student's copy cannot stand in for them.
+    support_modules: tuple[str, ...] = ()
+    # Why a submission's files are this assignment's ('' when they are not), read
+    # from the source without running it; None: when they hold more of its files
+    # that no other assignment has than of the default assignment's.
+    recognise: Callable[[Path], str] | None = None
+    called: str = "assignment"         # how messages name it ("course version")
+
+    def __repr__(self) -> str:   # the fields are long; the name says which it is
+        return f"Assignment({self.name!r})"
+
+    @property
+    def student_files(self) -> tuple[str, ...]:
+        return tuple(student_file.name for student_file in self.files)
+
+    @property
+    def total(self) -> float:
+        """Points possible, extra credit left out."""
+        return sum(question.points for question in self.questions if not question.extra_credit)

@@ -1,10 +1,10 @@
 """How a question module declares its work, and the start-up check that it matches
 the table.
 
-A question module (``grader/assignments/course/questions/<name>.py``) holds one ``Definition``, by
-convention named ``QUESTION``, and tags its functions with it:
+A question module (e.g. ``grader/assignments/course/questions/regression.py``) holds
+one ``Definition``, by convention named ``QUESTION``, and tags its functions with it:
 
-    QUESTION = Definition()
+    QUESTION = Definition(figure_plan="package.figure_plans:regression")  # optional
 
     @QUESTION.probes(reads=("fresh_points",))
     def make_probes(rng, data, settings) -> Probes: ...      # judge: inputs, secrets
@@ -20,7 +20,8 @@ convention named ``QUESTION``, and tags its functions with it:
 
 A ``figure_data`` function is optional: the sandbox runs it after every step, and
 only when figures are being saved (``--save-plots``), to record the few arrays the
-judge's figures need beyond what the checks record (grader/figures/plans.py).
+judge's figures need beyond what the checks record; the judge draws the figures
+with the ``figure_plan`` function (grader/figures/plans.py).
 
 Steps and verdicts are matched to the table's ``Check`` rows by key. ``mismatches``
 lists every way a module and its table row disagree (a check without a step or a
@@ -39,7 +40,6 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-QUESTIONS_PACKAGE = "grader.assignments.course.questions"
 FIGURES_STEP = "figures"   # the name figure_data's arrays are saved under
 
 
@@ -68,9 +68,12 @@ class Verdict:
 
 class Definition:
     """Collects one question's probes, sandbox steps (in the order they run) and
-    verdicts (one per check key)."""
+    verdicts (one per check key). ``figure_plan`` names the function that plans its
+    saved figures, as ``package.module:function`` (grader/figures/plans.py); the
+    judge imports it only when it draws figures."""
 
-    def __init__(self) -> None:
+    def __init__(self, figure_plan: str = "") -> None:
+        self.figure_plan = figure_plan
         self.make_probes: Callable | None = None
         self.probe_reads: tuple[str, ...] = ()
         self.steps: dict[str, Step] = {}
@@ -118,11 +121,10 @@ class Definition:
 
 
 def load_definition(module: str) -> Definition:
-    """The ``QUESTION`` of ``grader.assignments.course.questions.<module>`` (or of a dotted path)."""
-    name = module if "." in module else f"{QUESTIONS_PACKAGE}.{module}"
-    definition = getattr(importlib.import_module(name), "QUESTION", None)
+    """The ``QUESTION`` of the question module ``module`` (a dotted name)."""
+    definition = getattr(importlib.import_module(module), "QUESTION", None)
     if not isinstance(definition, Definition):
-        raise TypeError(f"{name} has no QUESTION = Definition()")
+        raise TypeError(f"{module} has no QUESTION = Definition()")
     return definition
 
 
@@ -150,8 +152,8 @@ class SettingsView(Mapping):
 class VerdictInput:
     """What a verdict scores one check from: the sandbox's outcome, the public probes
     and the judge's secrets, the judge's data, and the settings it declared."""
-    question: object        # grader.assignments.course.table.Question
-    check: object           # grader.assignments.course.table.Check
+    question: object        # grader.core.table.Question
+    check: object           # grader.core.table.Check
     outcome: object         # grader.judge.runner.SandboxOutcome
     probes: Mapping
     secret: Mapping
@@ -181,7 +183,7 @@ class VerdictInput:
 
 def mismatches(question, definition: Definition) -> list[str]:
     """Every disagreement between a table row and its module, as sentences."""
-    where = f"{question.id} ({QUESTIONS_PACKAGE}.{question.module})"
+    where = f"{question.id} ({question.module})"
     keys = [check.key for check in question.checks]
     problems = []
     if definition.make_probes is None:

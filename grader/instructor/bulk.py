@@ -33,17 +33,18 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from grader.judge import isolation
+from grader import assignments
+from grader.core.source import PROJECT_FILES
+from grader.core.table import LIMITS
 from grader.instructor.bulk_reports import GRADED, GRADER_ERROR, rebuild_reports
+from grader.instructor.submissions import OK, Submission, SubmissionsError, discover
+from grader.judge import isolation
 from grader.judge.data import DataProblem, JudgeData
 from grader.judge.report import atomic_write
 from grader.judge.status import clock
-from grader.instructor.submissions import OK, Submission, SubmissionsError, discover
-from grader.assignments.course.table import COURSES, QUESTIONS, QUESTIONS_BY_ID
-from grader.core.table import LIMITS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STAFF_ROOT_FILES = ("autograder.py", "backend.py", "chargpt.py")
+STAFF_ROOT_FILES = PROJECT_FILES
 STAFF_FOLDERS = ("grader", "data")
 PROGRESS_SECONDS = 10.0
 
@@ -261,9 +262,11 @@ def add_bulk(commands) -> None:
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME (when run as "
                              "root): it cannot read the test labels or change the grader")
-    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
-                        help="the course version of every submission (default: recognised "
-                             "per submission): " + ", ".join(COURSES))
+    parser.add_argument("--course", "--assignment", choices=assignments.names(),
+                        metavar="NAME", dest="course",
+                        help="the course version or assignment of every submission "
+                             "(default: recognised per submission): "
+                             + ", ".join(assignments.names()))
     parser.set_defaults(run=run_bulk, command="bulk")
 
 
@@ -302,7 +305,7 @@ def run_bulk(args) -> int:
                "sandbox_user": args.sandbox_user, "course": args.course}
     staff = read_only_staff_copy(work / "staff")
     if args.sandbox_user:
-        problem = _check_sandbox_user(args.sandbox_user, staff)
+        problem = _check_sandbox_user(args.sandbox_user, staff, args.course)
         if problem:
             remove_tree(work)
             print(f"grader bulk: {problem}", file=sys.stderr)
@@ -319,7 +322,10 @@ def run_bulk(args) -> int:
         autograder_args += ["--sandbox-user", args.sandbox_user]
     if args.course:
         autograder_args += ["--course", args.course]
-    timeout = 600 + sum(q.time_limit for q in QUESTIONS) * args.time_limit_scale
+    # Every question's limit (of the slowest assignment when each is recognised).
+    chosen = [assignments.get(args.course)] if args.course else assignments.registry().values()
+    timeout = 600 + max(sum(q.time_limit for q in assignment.questions)
+                        for assignment in chosen) * args.time_limit_scale
     jobs = []
     for submission in submissions:
         extra = []
@@ -343,7 +349,7 @@ def run_bulk(args) -> int:
     return 0
 
 
-def _check_sandbox_user(name: str, staff: Path) -> str:
+def _check_sandbox_user(name: str, staff: Path, course: str | None) -> str:
     """Make the staff copy private to root and check, once, that student code can run
     as ``name``; '' when it can (or when not root: then a note, and code runs as us)."""
     if not isolation.effective():
@@ -352,7 +358,8 @@ def _check_sandbox_user(name: str, staff: Path) -> str:
         return ""
     staff.chmod(0o500)   # the labels in the staff copy: root's alone
     try:
-        isolation.Isolation(isolation.account(name), staff, JudgeData(staff / "data")).close()
+        data = JudgeData(staff / "data", assignments.get(course).data)
+        isolation.Isolation(isolation.account(name), staff, data).close()
     except (isolation.IsolationError, DataProblem) as error:
         return str(error)
     return ""
@@ -403,8 +410,8 @@ def _questions(text: str | None) -> list[str]:
     for item in text.split(","):
         name = item.strip().lower()
         name = name if name.startswith("q") else f"q{name}"
-        if name not in QUESTIONS_BY_ID:
+        if name not in assignments.question_ids():
             raise SystemExit(f"grader bulk: there is no question {item.strip()!r}; choose from "
-                             f"{', '.join(QUESTIONS_BY_ID)}")
+                             f"{', '.join(assignments.question_ids())}")
         wanted.append(name)
     return wanted

@@ -10,9 +10,9 @@ import json
 import os
 from pathlib import Path
 
-from grader.judge.report import atomic_write
+from grader import assignments
 from grader.instructor.submissions import NO_FILES
-from grader.assignments.course.table import COURSES, DEFAULT_COURSE, course_questions
+from grader.judge.report import atomic_write
 
 GRADED, GRADER_ERROR = "graded", "grader-error"
 
@@ -28,17 +28,19 @@ def load_records(out: Path) -> list[dict]:
 
 
 def records_course(records: list[dict]) -> str:
-    """The course version of the table: --course if given, else the one most
-    submissions were recognised as (each row names its own)."""
+    """The assignment (course version) of the table: --course if given, else the
+    one most submissions were recognised as (each row names its own)."""
     named = [record.get("course") or ((record.get("result") or {}).get("course"))
              for record in records]
-    named = [name for name in named if name in COURSES]
-    return max(set(named), key=named.count) if named else DEFAULT_COURSE
+    named = [name for name in named if name in assignments.names()]
+    # On a tie, the first in registry order (the same on every run).
+    return max((name for name in assignments.names() if name in named),
+               key=named.count, default=assignments.DEFAULT)
 
 
 def graded_questions(records: list[dict]) -> list:
     """The questions these records were graded on (all unless -q chose some)."""
-    questions = course_questions(records_course(records))
+    questions = assignments.get(records_course(records)).questions
     chosen = {q for record in records for q in record.get("questions") or ()}
     return [q for q in questions if q.id in chosen] if chosen else list(questions)
 

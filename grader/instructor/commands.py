@@ -13,9 +13,9 @@ import sys
 import traceback
 from pathlib import Path
 
+from grader import assignments
 from grader.instructor import bulk
 from grader.instructor.gradescope import add_gradescope_bundle
-from grader.assignments.course.table import COURSES, DEFAULT_COURSE
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 
@@ -41,11 +41,10 @@ def add_release(commands) -> None:
     parser.add_argument("output", type=Path, metavar="OUT.zip", help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite OUT.zip if it already exists")
-    parser.add_argument("--course", choices=list(COURSES), default=DEFAULT_COURSE,
-                        metavar="VERSION",
-                        help="which course version's skeleton to ship (default: "
-                             f"{DEFAULT_COURSE}): " + "; ".join(
-                                 f"{name}: {version.summary}" for name, version in COURSES.items()))
+    parser.add_argument("--course", "--assignment", choices=assignments.names(),
+                        default=assignments.DEFAULT, metavar="NAME", dest="course",
+                        help="which course version or assignment to ship (default: "
+                             f"{assignments.DEFAULT}): " + assignments.help_lines())
     parser.set_defaults(run=run_release, command="release")
 
 

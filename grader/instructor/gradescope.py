@@ -40,11 +40,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.judge import isolation
+from grader import assignments
+from grader.core.source import PROJECT_FILES
 from grader.figures.html import RESULTS_LIMIT, document_size, strip_images
 from grader.instructor.submissions import find_student_files
-from grader.assignments.course.table import COURSES, QUESTIONS
 from grader.instructor.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
+from grader.judge import isolation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -55,13 +56,10 @@ TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"  # the CPU build: no CU
 NUMPY_REQUIREMENT = "numpy>=1.24,<3"
 MATPLOTLIB_REQUIREMENT = "matplotlib>=3.5"
 
-STAFF_FILES = ("autograder.py", "backend.py", "chargpt.py", "pyproject.toml")
+STAFF_FILES = (*PROJECT_FILES, "pyproject.toml")
 STAFF_FOLDERS = ("grader", "data")
 SKIPPED_NAMES = ("__pycache__",)
 
-MAX_SCORE = sum(question.points for question in QUESTIONS)
-# The whole run may take every question's time limit, plus start-up and slack.
-RUN_TIMEOUT = sum(question.time_limit for question in QUESTIONS) + 600
 OUTPUT_TAIL = 3000  # characters of the autograder's output kept in a failure report
 QUESTIONS_VARIABLE = "GRADER_QUESTIONS"
 COURSE_VARIABLE = "GRADER_COURSE"
@@ -91,11 +89,11 @@ chmod -R go-rwx "$ROOT/source"
 
 # If Python itself cannot start, write a failure report here so that Gradescope
 # still shows the student a result that says it is our fault.
-RUN_AUTOGRADER = f"""\
+RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
 # Gradescope runs this for each submission; grading is in grader/instructor/gradescope.py.
-ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
-{{course_line}}if [ -n "${{AUTOGRADER_PYTHON:-}}" ]; then
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+{course_line}if [ -n "${AUTOGRADER_PYTHON:-}" ]; then
     PYTHON="$AUTOGRADER_PYTHON"
 elif [ -x "$ROOT/venv/bin/python" ]; then
     PYTHON="$ROOT/venv/bin/python"
@@ -108,7 +106,7 @@ status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
     mkdir -p "$ROOT/results"
     cat > "$ROOT/results/results.json" <<EOF
-{{"score": 0, "output_format": "text", "output": "The autograder itself failed (our failure, not yours): it could not start (status $status); your instructor has been notified in the test output", "tests": [{{"name": "Autograder error", "score": 0, "max_score": {MAX_SCORE:g}, "status": "failed", "output": "python -m grader.instructor.gradescope exited with status $status and wrote no results", "visibility": "visible"}}]}}
+{"score": 0, "output_format": "text", "output": "The autograder itself failed (our failure, not yours): it could not start (status $status); your instructor has been notified in the test output", "tests": [{"name": "Autograder error", "score": 0, "max_score": {max_score}, "status": "failed", "output": "python -m grader.instructor.gradescope exited with status $status and wrote no results", "visibility": "visible"}]}
 EOF
 fi
 exit 0
@@ -151,7 +149,8 @@ def build_bundle(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
     contents["setup.sh"] = (SETUP_SH.encode("utf-8"), SCRIPT_MODE)
     course_line = (f'export {COURSE_VARIABLE}="${{{COURSE_VARIABLE}:-{course}}}"\n'
                    if course else "")
-    script = RUN_AUTOGRADER.replace("{course_line}", course_line)
+    script = RUN_AUTOGRADER.replace("{course_line}", course_line).replace(
+        "{max_score}", f"{max_score(course):g}")
     contents["run_autograder"] = (script.encode("utf-8"), SCRIPT_MODE)
     return write_zip(output, contents)
 
@@ -176,9 +175,11 @@ def add_gradescope_bundle(commands) -> None:
                         help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite the zip if it already exists")
-    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
-                        help="grade every submission as this course version (default: "
-                             "recognised from each submission's files): " + ", ".join(COURSES))
+    parser.add_argument("--course", "--assignment", choices=assignments.names(),
+                        metavar="NAME", dest="course",
+                        help="grade every submission as this course version or assignment "
+                             "(default: recognised from each submission's files): "
+                             + ", ".join(assignments.names()))
     parser.set_defaults(run=run_gradescope_bundle, command="gradescope-bundle")
 
 
@@ -194,13 +195,26 @@ def submitter_names(root: Path) -> list[str]:
         return []
 
 
-def failure_results(reason: str, output: str, seconds: float) -> dict:
+def max_score(course: str | None = None) -> float:
+    """Points possible of assignment ``course`` (default: the default one)."""
+    return assignments.get(course).total
+
+
+def run_timeout(course: str | None = None) -> float:
+    """Seconds a whole run may take: every question's time limit of ``course`` (of
+    the slowest assignment when each submission is recognised), plus start-up."""
+    chosen = [assignments.get(course)] if course else assignments.registry().values()
+    return max(sum(q.time_limit for q in assignment.questions) for assignment in chosen) + 600
+
+
+def failure_results(reason: str, output: str, seconds: float,
+                    course: str | None = None) -> dict:
     """The results.json that blames us, not the student, with 0 points."""
     return {"score": 0,
             "output": f"The autograder itself failed (our failure, not yours): {reason}; "
                       "your instructor has been notified in the test output",
             "output_format": "text",
-            "tests": [{"name": "Autograder error", "score": 0, "max_score": MAX_SCORE,
+            "tests": [{"name": "Autograder error", "score": 0, "max_score": max_score(course),
                        "status": "failed", "visibility": "visible",
                        "output": f"{reason}\n\nLast part of the autograder's output:\n"
                                  f"{output[-OUTPUT_TAIL:]}"}],
@@ -259,6 +273,9 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "",
     the results to write (the autograder's own, or a failure report). With
     ``figures``, each question's key figure is embedded in its results."""
     started = time.monotonic()
+    course = os.environ.get(COURSE_VARIABLE, "").strip()
+    known = course if course in assignments.names() else None   # else autograder.py says why
+    timeout = run_timeout(known)
     header = []
     names = submitter_names(root)
     if names:
@@ -285,24 +302,24 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "",
                    "-j", "1"]
         if questions:
             command += ["-q", questions]
-        if os.environ.get(COURSE_VARIABLE, "").strip():
-            command += ["--course", os.environ[COURSE_VARIABLE].strip()]
+        if course:
+            command += ["--course", course]
         user = sandbox_user()
         if user:
             command += ["--sandbox-user", user]
         if figures:   # drawn by the judge after scoring, into this temporary folder
             command += ["--save-plots", str(Path(workdir, "figures"))]
-        status, output = _run_autograder(command, source, RUN_TIMEOUT)
+        status, output = _run_autograder(command, source, timeout)
         print(output, end="")  # Gradescope shows this to staff only
         results, problem = _valid_results(results_file)
     seconds = time.monotonic() - started
 
     if status is None:
-        results, problem = None, f"it ran past {RUN_TIMEOUT:g} seconds and was stopped"
+        results, problem = None, f"it ran past {timeout:g} seconds and was stopped"
     elif results is None:
         problem = f"autograder.py exited with status {status} and {problem}"
     if results is None:
-        results = failure_results(problem, output, seconds)
+        results = failure_results(problem, output, seconds, known)
     else:
         results.setdefault("output_format", "text")
         results.setdefault("execution_time", round(seconds))

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.assignments.course.table import STUDENT_FILES
+from grader import assignments
 
 MAX_ENTRY_BYTES = 50 * 1024 * 1024  # refuse a zip entry bigger than this, uncompressed
 METADATA_FILE = "submission_metadata.yml"
@@ -29,11 +29,21 @@ OK = "ok"
 NO_FILES = "no-files"
 UNREADABLE = "unreadable"
 
-# "models (1).py", "Models.py", "train-2.py", "losses copy.py", "gpt_model.py.txt"
-_NEAR_MISS = re.compile(
-    r"^(?P<base>models|losses|train|gpt_model)\s*(\(\d+\)|[-_ ]\d+|[-_ ]?copy)?\.py(\.txt)?$",
-    re.IGNORECASE,
-)
+
+
+def student_file_names() -> tuple[str, ...]:
+    """The names of every assignment's student files (a submission is searched for
+    each; the autograder then recognises which assignment they belong to)."""
+    return tuple(dict.fromkeys(name for assignment in assignments.registry().values()
+                               for name in assignment.student_files))
+
+
+def _near_miss(names: tuple[str, ...]) -> re.Pattern:
+    """Names that miss a student file's: "models (1).py", "Models.py", "train-2.py",
+    "losses copy.py", "gpt_model.py.txt"."""
+    stems = "|".join(re.escape(Path(name).stem) for name in names)
+    return re.compile(rf"^(?P<base>{stems})\s*(\(\d+\)|[-_ ]\d+|[-_ ]?copy)?\.py(\.txt)?$",
+                      re.IGNORECASE)
 
 
 class Layout:
@@ -58,7 +68,7 @@ class Submitter:
 @dataclass(frozen=True)
 class Submission:
     """One submission. ``files`` maps each student file found (names from
-    ``table.STUDENT_FILES``) to its path; ``source`` is the student's folder or zip;
+    ``student_file_names()``) to its path; ``source`` is the student's folder or zip;
     ``status`` is ``ok``, ``no-files`` or ``unreadable``; ``problem`` is one sentence
     (empty when there is nothing to say)."""
     id: str
@@ -224,7 +234,7 @@ def find_student_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     problems = [f"cannot read {error}: fix its permissions and submit again"
                 for error in walk_errors]
     files = {}
-    for name in STUDENT_FILES:
+    for name in student_file_names():
         shallowest = _shallowest(copies.get(name, []))
         if len(shallowest) > 1:
             first, second = (path.relative_to(folder) for path in shallowest[:2])
@@ -245,7 +255,8 @@ def _from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
         return Submission(sub_id, source, {}, (), UNREADABLE,
                           f"cannot read {walk_errors[0]}: fix its permissions and run again")
     files = {}
-    for name in STUDENT_FILES:
+    names = student_file_names()
+    for name in names:
         shallowest = _shallowest(copies.get(name, []))
         if len(shallowest) > 1:
             first, second = (path.relative_to(folder) for path in shallowest[:2])
@@ -259,7 +270,7 @@ def _from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
              for path in sorted(paths)]
     if files:
         return Submission(sub_id, source, files, (), OK, "; ".join(hints))
-    problem = "; ".join(hints) or (f"none of {', '.join(STUDENT_FILES)} found in {source}: "
+    problem = "; ".join(hints) or (f"none of {', '.join(names)} found in {source}: "
                                    "ask the student to resubmit them under those exact names")
     return Submission(sub_id, source, {}, (), NO_FILES, problem)
 
@@ -270,15 +281,17 @@ def _scan(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]], l
     copies: dict[str, list[Path]] = {}
     near_misses: dict[str, list[Path]] = {}
     errors: list[str] = []
+    wanted = student_file_names()
+    near_miss = _near_miss(wanted)
     for current, dirs, names in os.walk(folder, onerror=lambda error: errors.append(
             str(error.filename or error))):
         dirs[:] = sorted(d for d in dirs if not _ignored(d))
         for name in names:
             if _ignored(name):
                 continue
-            if name in STUDENT_FILES:
+            if name in wanted:
                 copies.setdefault(name, []).append(Path(current, name))
-            elif match := _NEAR_MISS.match(name):
+            elif match := near_miss.match(name):
                 near_misses.setdefault(f"{match['base'].lower()}.py", []).append(Path(current, name))
     return copies, near_misses, errors
 

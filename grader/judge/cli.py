@@ -7,10 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from grader.judge import platform_support
-from grader.assignments.course.table import (COURSES, QUESTIONS, QUESTIONS_BY_ID, STUDENT_FILES,
-                                            course_questions)
+from grader import assignments
 from grader.core.table import LIMITS
+from grader.judge import platform_support
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
@@ -58,11 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="grade up to N questions at a time (default: as many as the "
                              "cores allow; -j 1 grades one after another); output stays in "
                              "order")
-    parser.add_argument("--course", choices=list(COURSES), metavar="VERSION",
-                        help="the course version the files were written for (default: "
-                             "recognised from the files): " + "; ".join(
-                                 f"{name}: {version.summary}"
-                                 for name, version in COURSES.items()))
+    parser.add_argument("--course", "--assignment", choices=assignments.names(),
+                        metavar="NAME", dest="course",
+                        help="the course version (or other assignment) the files were "
+                             "written for (default: recognised from the files): "
+                             + assignments.help_lines())
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME, which cannot read "
                              "the test labels or change the grader (takes effect only when the "
@@ -70,13 +69,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
 
     if args.question is not None:
-        wanted = []
+        wanted, known = [], assignments.question_ids()
         for item in ",".join(args.question).split(","):
             name = item.strip().lower()
             name = name if name.startswith("q") else f"q{name}"
-            if name not in QUESTIONS_BY_ID:
+            if name not in known:
                 parser.error(f"there is no question {item.strip()!r}; choose from "
-                             f"{', '.join(QUESTIONS_BY_ID)}")
+                             f"{', '.join(known)}")
             if name not in wanted:
                 wanted.append(name)
         args.question = wanted
@@ -97,23 +96,31 @@ def main(argv=None) -> int:
         from grader.judge.dependencies import check_dependencies
         return check_dependencies(graphics=not args.no_graphics)
 
+    from grader.core.wiring import table_mismatches
+    from grader.judge.data import DataProblem, JudgeData
     from grader.judge.grading import Settings
     from grader.judge.isolation import IsolationError
-    from grader.judge.data import DataProblem, JudgeData
     from grader.judge.report import Reporter
-    from grader.core.wiring import table_mismatches
 
-    problems = table_mismatches(QUESTIONS)
+    student_dir = args.student_dir.resolve()
+    notes = [f"on this system {text}" for text in platform_support.limitations()]
+    if args.course is None:
+        assignment, why = assignments.recognise(student_dir)
+        if why:
+            notes.append(assignments.announcement(assignment, why))
+    else:
+        assignment = assignments.get(args.course)
+
+    problems = table_mismatches(assignment.questions)
     if problems:   # our own wiring is broken: grading now could misattribute points
         print("autograder.py: the autograder is broken (its table and its question modules "
               "disagree), so nothing was graded; please report this:\n  "
               + "\n  ".join(problems), file=sys.stderr)
         return 3
 
-    student_dir = args.student_dir.resolve()
     reporter = Reporter()
     try:
-        data = JudgeData(PROJECT_ROOT / "data")
+        data = JudgeData(PROJECT_ROOT / "data", assignment.data)
     except DataProblem as problem:
         print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
         return 2
@@ -121,22 +128,16 @@ def main(argv=None) -> int:
                         graphics=not args.no_graphics, mute=args.mute,
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,
                         time_limit_scale=args.time_limit_scale, memory_mb=args.memory_limit,
-                        enforce_imports=args.enforce_imports)
+                        enforce_imports=args.enforce_imports, assignment=assignment)
     if settings.plots_dir:
         settings.plots_dir.mkdir(parents=True, exist_ok=True)
 
-    notes = [f"on this system {text}" for text in platform_support.limitations()]
-    course = args.course
-    if course is None:
-        from grader.assignments.course.recognise import announcement, detect
-        course, why = detect(student_dir)
-        if why:
-            notes.append(announcement(course, why))
-    available = course_questions(course)
+    available = assignment.questions
     missing = [q for q in args.question or [] if q not in {c.id for c in available}]
     if missing:
-        print(f"autograder.py: course version {course} has no question {', '.join(missing)}; "
-              f"its questions are {', '.join(q.id for q in available)}", file=sys.stderr)
+        print(f"autograder.py: {assignment.called} {assignment.name} has no question "
+              f"{', '.join(missing)}; its questions are {', '.join(q.id for q in available)}",
+              file=sys.stderr)
         return 2
     isolation = None
     if args.sandbox_user:
@@ -149,7 +150,7 @@ def main(argv=None) -> int:
             notes.append(f"--sandbox-user {args.sandbox_user} takes effect only when the "
                          "autograder runs as root; your code runs as you")
     try:
-        return _grade(args, settings, data, reporter, notes, isolation, course)
+        return _grade(args, settings, data, reporter, notes, isolation)
     finally:
         if isolation is not None:
             isolation.close()
@@ -179,16 +180,16 @@ def _isolation(name: str, data):
     return isolation.Isolation(isolation.account(name), PROJECT_ROOT, data)
 
 
-def _grade(args, settings, data, reporter, notes, isolation, course: str) -> int:
+def _grade(args, settings, data, reporter, notes, isolation) -> int:
     from grader.judge.grading import Grader
     from grader.judge.report import write_edx, write_gradescope, write_json
 
-    student_dir = settings.student_dir
-    if not any((student_dir / name).is_file() for name in STUDENT_FILES):
-        notes.append(f"none of {', '.join(STUDENT_FILES)} is in {student_dir}")
-    available = course_questions(course)
-    by_id = {question.id: question for question in available}
-    questions = [by_id[q] for q in args.question] if args.question else list(available)
+    student_dir, assignment = settings.student_dir, settings.assignment
+    names = assignment.student_files
+    if not any((student_dir / name).is_file() for name in names):
+        notes.append(f"none of {', '.join(names)} is in {student_dir}")
+    by_id = {question.id: question for question in assignment.questions}
+    questions = [by_id[q] for q in args.question] if args.question else list(by_id.values())
 
     jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()
@@ -208,7 +209,7 @@ def _grade(args, settings, data, reporter, notes, isolation, course: str) -> int
               else f"No figures were saved in {settings.plots_dir} (no question got far enough)")
 
     if args.json:
-        write_json(args.json, results, args.seed, student_dir, seconds, course)
+        write_json(args.json, results, args.seed, student_dir, seconds, assignment.name)
     if args.gradescope_output:
         target = args.results_file or (GRADESCOPE_RESULTS if GRADESCOPE_RESULTS.parent.is_dir()
                                        else Path("results.json"))

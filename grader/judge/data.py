@@ -1,10 +1,12 @@
 """The judge's own copy of the graded data: verified and kept in memory.
 
-The judge reads ``data/mnist.npz`` and ``data/lang_id.npz`` once, before any student
-code runs, and checks them against the digests published in data/README.md. It
-scores predictions against these in-memory labels, so nothing a sandbox does to the
-files (or to numpy, or to backend) changes a score. (grader/judge/staff_files.py puts back
-any project file, these included, that student code changed.)
+The judge reads the data files an assignment scores against (the course's
+``data/mnist.npz`` and ``data/lang_id.npz``) once, before any student code runs, and
+checks them against the digests in the assignment's table (as data/README.md
+publishes them). It scores predictions against these in-memory labels, so nothing a
+sandbox does to the files (or to numpy, or to backend) changes a score.
+(grader/judge/staff_files.py puts back any project file, these included, that
+student code changed.)
 """
 
 from __future__ import annotations
@@ -15,11 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-# Must equal the table in data/README.md (tests/test_grader_units.py checks this).
-GRADED_FILES = {
-    "mnist.npz": "5b88a319a829cfa69ce635687957cf33ed2fbb4fa7da18a7703a9c86b8a2d529",
-    "lang_id.npz": "397c452dd91f4db5d323396d17fe83fb0dfba411494a198fa3c33424b0c8c70d",
-}
+from grader.core.table import DataFile
 
 
 class DataProblem(Exception):
@@ -27,11 +25,18 @@ class DataProblem(Exception):
 
 
 class JudgeData:
-    def __init__(self, data_dir: Path):
+    """The graded data files of one assignment (its ``data``, grader/core/table.py;
+    the default assignment's when ``files`` is None), verified and in memory."""
+
+    def __init__(self, data_dir: Path, files: tuple[DataFile, ...] | None = None):
+        if files is None:
+            from grader import assignments
+            files = assignments.get().data
         self.data_dir = data_dir
+        self.files = tuple(files)
         self._original: dict[str, bytes] = {}
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
-        for name, digest in GRADED_FILES.items():
+        for name, digest in ((file.name, file.sha256) for file in self.files):
             path = data_dir / name
             try:
                 raw = path.read_bytes()

@@ -14,16 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import assignments
+from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
+from grader.core.table import LIMITS, Assignment, Question
+from grader.core.wiring import SettingsView, VerdictInput, load_definition
+from grader.judge.data import JudgeData
 from grader.judge.imports_check import added_imports
 from grader.judge.isolation import Isolation
-from grader.judge.data import JudgeData
 from grader.judge.report import Reporter, import_warning
-from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
 from grader.judge.runner import run_sandbox
 from grader.judge.staff_files import StaffFiles
 from grader.judge.status import StatusLine
-from grader.core.table import LIMITS, Question
-from grader.core.wiring import SettingsView, VerdictInput, load_definition
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class Settings:
     memory_mb: int = LIMITS.memory_mb
     enforce_imports: bool = False
     threads: int | None = None     # torch threads per sandbox; None: the table's, per question
+    assignment: Assignment | None = None   # None: the default assignment (grader/assignments/)
+
+    def __post_init__(self):
+        if self.assignment is None:
+            object.__setattr__(self, "assignment", assignments.get())
 
 
 def sandbox_threads(question: Question, settings: Settings) -> int:
@@ -61,7 +67,9 @@ class Grader:
         self.status = None if settings.mute else StatusLine()
         self.data = data
         self.reporter = reporter
-        self.import_warnings = added_imports(settings.student_dir)
+        self.import_warnings = added_imports(settings.student_dir,
+                                             settings.assignment.allowed_imports,
+                                             settings.assignment.name_variants)
         self.internal_errors = 0
         self.stop = threading.Event()     # set on Ctrl-C: every running sandbox ends
         self._lock = threading.Lock()     # questions graded side by side share these
@@ -180,6 +188,11 @@ class Grader:
                 "settings": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
+                # what the sandbox imports before the student's files, and the names
+                # it accepts under several spellings (the assignment's)
+                "support_modules": list(settings.assignment.support_modules),
+                "name_variants": {name: list(spellings) for name, spellings
+                                  in settings.assignment.name_variants.items()},
                 # figure_data runs only when the judge will draw figures from it.
                 "figures": settings.plots_dir is not None,
                 "memory_mb": settings.memory_mb, "threads": sandbox_threads(question, settings),

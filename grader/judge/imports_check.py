@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-from grader.assignments.course.table import ALLOWED_IMPORTS, NAME_VARIANTS
+from typing import Mapping
 
 
 def imports_of(source: str) -> set[str]:
@@ -22,23 +21,25 @@ def imports_of(source: str) -> set[str]:
     return found
 
 
-def with_variants(allowed: frozenset[str]) -> frozenset[str]:
+def with_variants(allowed: frozenset[str], name_variants: Mapping) -> frozenset[str]:
     """``allowed`` plus every published spelling of the names it imports: importing
     `digitconvolution_Loss` is as legitimate as importing `digitconvolution_loss`."""
     more = set(allowed)
     for statement in allowed:
         head, _, imported = statement.rpartition(" import ")
-        for variants in NAME_VARIANTS.values():
+        for variants in name_variants.values():
             if head.startswith("from ") and imported in variants:
                 more.update(f"{head} import {variant}" for variant in variants)
     return frozenset(more)
 
 
-def added_imports(student_dir: Path) -> dict[str, list[str]]:
-    """For each submitted skeleton file, the imports its skeleton does not have."""
+def added_imports(student_dir: Path, allowed_imports: Mapping,
+                  name_variants: Mapping) -> dict[str, list[str]]:
+    """For each submitted skeleton file, the imports its skeleton does not have
+    (``allowed_imports``: file -> statements, as an Assignment has them)."""
     added = {}
-    for name, allowed in ALLOWED_IMPORTS.items():
-        allowed = with_variants(allowed)
+    for name, allowed in allowed_imports.items():
+        allowed = with_variants(allowed, name_variants)
         path = student_dir / name
         try:
             found = imports_of(path.read_text(encoding="utf-8", errors="replace"))

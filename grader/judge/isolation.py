@@ -39,14 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignments.course import splits
-from grader.judge.data import GRADED_FILES, JudgeData
+from grader import assignments
+from grader.core.table import DataFile
+from grader.judge.data import JudgeData
 from grader.judge.staff_files import ROOT_FILES, StaffFiles
 
 CODE_FOLDERS = ("grader",)
 STUDENT_FILE_LIMIT = 2 * 2**20     # bytes: a student .py file larger than this is not copied
-BLANK_DIGIT = 255                  # no digit: what the public copy has for hidden labels
-BLANK_LANGUAGE = -1
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -105,11 +104,12 @@ def _allowed(user: SandboxAccount, path: Path, owner_bit: int) -> bool:
     return bool(info.st_mode & (owner_bit >> 6))
 
 
-def exposed(user: SandboxAccount, project_root: Path) -> list[str]:
-    """What ``user`` could reach in the judge's project: label files it can read,
-    staff files or folders it can write. Empty when the project is safe."""
-    problems = [f"it can read {project_root / 'data' / name} (the test labels)"
-                for name in GRADED_FILES if can_access(user, project_root / "data" / name)]
+def exposed(user: SandboxAccount, project_root: Path,
+            graded: tuple[DataFile, ...] = ()) -> list[str]:
+    """What ``user`` could reach in the judge's project: the ``graded`` label files it
+    can read, staff files or folders it can write. Empty when the project is safe."""
+    problems = [f"it can read {project_root / 'data' / file.name} (the test labels)"
+                for file in graded if can_access(user, project_root / "data" / file.name)]
     staff = StaffFiles.paths(project_root)
     folders = sorted({project_root, *(path.parent for path in staff)})
     writable = [path for path in folders + staff if can_access(user, path, write=True)]
@@ -120,15 +120,14 @@ def exposed(user: SandboxAccount, project_root: Path) -> list[str]:
     return problems
 
 
-def public_data(name: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The arrays of graded file ``name`` with the labels the judge scores blanked."""
+def public_data(file: DataFile, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays of graded ``file`` with the labels the judge scores (its
+    ``withheld`` arrays or rows) blanked."""
     arrays = dict(arrays)
-    if name == "mnist.npz":
-        labels = arrays["test_labels"].copy()
-        labels[splits.MNIST_TEST_ROWS] = BLANK_DIGIT   # the dev half stays: students validate on it
-        arrays["test_labels"] = labels
-    elif name == "lang_id.npz":
-        arrays["test_y"] = np.full_like(arrays["test_y"], BLANK_LANGUAGE)
+    for withheld in file.withheld:
+        labels = arrays[withheld.array].copy()
+        labels[withheld.rows if withheld.rows is not None else slice(None)] = withheld.blank
+        arrays[withheld.array] = labels
     return arrays
 
 
@@ -174,14 +173,15 @@ class Isolation:
             files.update({path.relative_to(project_root).as_posix(): path
                           for path in (project_root / folder).rglob("*.py")
                           if "__pycache__" not in path.parts})
+        graded = set(assignments.data_files())   # any assignment's: none is copied as it is
         files.update({f"data/{path.name}": path for path in (project_root / "data").iterdir()
-                      if path.is_file() and path.name not in GRADED_FILES})
+                      if path.is_file() and path.name not in graded})
         for name, source in files.items():
             self._write_public(name, source.read_bytes())
-        for name in GRADED_FILES:
+        for file in data.files:
             buffer = io.BytesIO()
-            np.savez(buffer, **public_data(name, data.arrays(name)))
-            self._write_public(f"data/{name}", buffer.getvalue())
+            np.savez(buffer, **public_data(file, data.arrays(file.name)))
+            self._write_public(f"data/{file.name}", buffer.getvalue())
 
     def _write_public(self, name: str, content: bytes) -> None:
         target = self.code / name

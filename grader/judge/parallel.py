@@ -18,9 +18,9 @@ import io
 import os
 import threading
 
-from grader.judge.report import Reporter
 from grader.core.results import QuestionResult
 from grader.core.table import Question
+from grader.judge.report import Reporter
 
 WAKE_SECONDS = 0.1
 

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from grader.figures.html import EMBED_BUDGET, embed_figures
 from grader.core.results import PASSED, QuestionResult, format_points
 from grader.core.table import Question
+from grader.figures.html import EMBED_BUDGET, embed_figures
 
 
 def import_warning(file_name: str, statement: str) -> str:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.core.source import StudentFiles
 from grader.judge import platform_support
 from grader.judge.isolation import Isolation
 from grader.judge.status import StatusLine
-from grader.core.source import StudentFiles
 
 POLL_SECONDS = 0.05
 PROGRESS_POLL_SECONDS = 0.5

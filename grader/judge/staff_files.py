@@ -25,8 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.core.source import PROJECT_FILES
+
 # Staff files: these at the project root, and everything under these folders.
-ROOT_FILES = ("autograder.py", "backend.py", "chargpt.py")
+ROOT_FILES = PROJECT_FILES
 FOLDERS = ("grader", "data")
 COMPILED = "__pycache__"
 KEPT_ASIDE = ".restored"   # where changed versions go, under the project folder

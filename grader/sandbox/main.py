@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 
 from grader.core.source import StepFailure, StopStudentCode
-from grader.sandbox.student_code import StudentModules, describe_exception, student_frames_here
 from grader.core.table import SPLIT_FILES
 from grader.core.wiring import FIGURES_STEP
+from grader.sandbox.student_code import StudentModules, describe_exception, student_frames_here
 
 _REAL_EXIT = os._exit  # kept before _guard_exit replaces os._exit
 
@@ -192,21 +192,30 @@ class SandboxContext:
 
     def watch(self, dataset) -> None:
         """Start the live plot window for ``dataset`` if the user asked for
-        graphics (saved figures are drawn by the judge, not here)."""
-        if not self.job["graphics"]:
+        graphics (saved figures are drawn by the judge, not here), through the
+        ``watch`` of the assignment's support module that has one (backend's)."""
+        plots = self._live_plots()
+        if not self.job["graphics"] or plots is None:
             return
-        import backend
         try:
-            backend.watch(dataset)
+            plots.watch(dataset)
         except Exception:  # a broken display must not cost points
             dataset.monitor = None
 
     def unwatch(self, dataset) -> None:
-        import backend
+        plots = self._live_plots()
         try:
-            backend.unwatch(dataset)
+            if plots is not None:
+                plots.unwatch(dataset)
         except Exception:
             pass
+
+    def _live_plots(self):
+        for relative in self.job.get("support_modules", ("backend.py",)):
+            module = sys.modules.get(Path(relative).stem)
+            if all(callable(getattr(module, name, None)) for name in ("watch", "unwatch")):
+                return module
+        return None
 
 
 class _StepRecord(dict):
@@ -296,7 +305,9 @@ def main(job_dir: str) -> None:
     with np.load(job_path / "probes.npz", allow_pickle=False) as archive:
         probes = {key: archive[key] for key in archive.files}
     project_root, student_dir = Path(job["project_root"]), Path(job["student_dir"])
-    modules = StudentModules(project_root, student_dir)  # imports our backend first
+    modules = StudentModules(project_root, student_dir,  # imports our backend first
+                             tuple(job.get("support_modules", ("backend.py",))),
+                             job.get("name_variants"))
     _guard_exit(channel, modules.files)
 
     context = SandboxContext(job, channel, probes, modules)

@@ -13,7 +13,6 @@ import traceback
 import types
 from pathlib import Path
 
-from grader.assignments.course.table import NAME_VARIANTS
 from grader.core.source import StepFailure, StudentFiles, is_stub
 
 MEMORY_ERROR_HINTS = ("can't allocate memory", "not enough memory", "out of memory",
@@ -91,21 +90,37 @@ class _Unavailable(types.ModuleType):
 
 
 class StudentModules:
-    """Imports the student's files from their folder, once each."""
+    """Imports the student's files from their folder, once each.
 
-    def __init__(self, project_root: Path, student_dir: Path):
-        import backend  # noqa: F401 - the project's copy, before the student's folder is on the path
+    First, before the student's folder is on the path, it imports the assignment's
+    ``support_modules`` (project files such as ``backend.py``, by their stem) from
+    the project, so that a copy in the student's folder cannot stand in for them.
+    ``name_variants`` (name -> spellings) are the names the assignment published
+    under several spellings; ``lookup`` accepts each."""
+
+    def __init__(self, project_root: Path, student_dir: Path,
+                 support_modules: tuple[str, ...] = ("backend.py",), name_variants=None):
+        root = project_root.resolve()
+        folders = []
+        for relative in support_modules:
+            path = root / relative
+            folders.append(str(path.parent))
+            sys.path.insert(0, str(path.parent))
+            try:
+                importlib.import_module(path.stem)
+            finally:
+                sys.path.pop(0)
 
         self.student_dir = student_dir.resolve()
         self.files = StudentFiles(project_root, student_dir)
-        root = str(project_root.resolve())
-        sys.path[:] = [p for p in sys.path if p not in ("", ".", root)]
+        self.name_variants = dict(name_variants or {})
+        sys.path[:] = [p for p in sys.path if p not in ("", ".", str(root))]
         sys.path.insert(0, str(self.student_dir))
         # Last, so that DataLoader workers started with "spawn" (the default on macOS
         # and Windows) can import backend to unpickle the dataset, as they can in the
         # student's own project folder. Student modules are loaded from their folder
         # only (_import checks the file is there), never from the project's skeletons.
-        sys.path.append(root)
+        sys.path.extend(dict.fromkeys([str(root), *folders]))
         self._failures: dict[str, StepFailure] = {}
 
     def load(self, name: str, *, optional: tuple[str, ...] = ()):
@@ -123,7 +138,7 @@ class StudentModules:
         except StepFailure as failure:
             self._failures[name] = failure
             raise
-        _unify_variants(module)
+        _unify_variants(module, self.name_variants)
         return module
 
     def _import(self, name: str):
@@ -149,19 +164,19 @@ class StudentModules:
                               info["traceback"]) from None
 
     def lookup(self, module, name: str):
-        for variant in NAME_VARIANTS.get(name, (name,)):
+        variants = self.name_variants.get(name, (name,))
+        for variant in variants:
             if hasattr(module, variant):
                 return getattr(module, variant)
-        variants = NAME_VARIANTS.get(name, (name,))
         spelled = " or ".join(variants)
         raise StepFailure("missing", f"{module.__name__}.py has no {spelled}. Keep the "
                                      "skeleton's names: the autograder looks them up.")
 
 
-def _unify_variants(module) -> None:
-    """Give both published spellings of a name the same definition, preferring the
-    one that is not an unchanged skeleton stub."""
-    for variants in NAME_VARIANTS.values():
+def _unify_variants(module, name_variants) -> None:
+    """Give every published spelling of a name (``name_variants``: name ->
+    spellings) the same definition, preferring one that is not a skeleton stub."""
+    for variants in name_variants.values():
         found = [getattr(module, v) for v in variants if hasattr(module, v)]
         if not found:
             continue

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-import backend  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
+
+import backend  # noqa: E402
 
 
 def load(path: Path, name: str):

@@ -1,5 +1,5 @@
-"""Which course version a submission was written for (judge side, read from the
-source: no student code runs here).
+"""Which course version a submission was written for, read from the source (the
+judge runs this: no student code runs here).
 
 A submission of the earlier, models-only handout keeps everything in models.py:
 its model classes define ``train(self, dataset)`` and train.py is absent or still
@@ -13,7 +13,8 @@ import ast
 from pathlib import Path
 
 from grader.core.source import is_stub_node
-from grader.assignments.course.table import COURSES, DEFAULT_COURSE
+
+DEFAULT_COURSE = "current"
 
 ATTENTION_CLASSES = ("Attention", "AttentionBlock")
 
@@ -72,8 +73,11 @@ def detect(student_dir: Path) -> tuple[str, str]:
                      + (", and models.py has an attention block" if attention else ""))
 
 
-def announcement(version: str, why: str) -> str:
-    """The note printed once at the start when a version was recognised."""
-    others = ", ".join(name for name in COURSES if name != version)
-    return (f"graded as course version {version} ({COURSES[version].summary}), because "
-            f"{why}; choose another with --course ({others})")
+def as_version(name: str):
+    """The recogniser of course version ``name`` for its Assignment (core/table.py):
+    why the files are that version's, or ''."""
+    def recognise(student_dir: Path) -> str:
+        version, why = detect(student_dir)
+        return why if version == name else ""
+    recognise.__qualname__ = f"as_version({name!r})"
+    return recognise

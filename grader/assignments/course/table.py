@@ -1,10 +1,12 @@
-"""The one table of what the autograder grades: questions, checks, points,
-prerequisites, thresholds, time limits, and the imports each skeleton file ships with.
+"""The course's table: its questions, checks, points, prerequisites, thresholds and
+time limits, its published versions, and the imports each skeleton file ships with.
 
-Nothing that decides points lives anywhere else: the code in ``grader/assignments/course/questions/``
-reads its thresholds and scoring constants from here, each module declares which it
-reads, and ``grader.core.wiring`` refuses to grade while a module and its row disagree
-(see grader/README.md for the path of one question through the grader).
+Nothing that decides points lives anywhere else: the question modules in
+``grader/assignments/course/questions/`` read their thresholds and scoring constants
+from here, each module declares which it reads, and ``grader.core.wiring`` refuses to
+grade while a module and its row disagree (see grader/README.md for the path of one
+question through the grader). ``ASSIGNMENTS`` turns each version into an
+``Assignment`` (grader/core/table.py) for the registry in grader/assignments/.
 """
 
 from __future__ import annotations
@@ -13,7 +15,24 @@ import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from grader.core.table import LIMITS, MODELS_ONLY, SPLIT_FILES, Check, Question, _frozen  # noqa: F401
+from grader.assignments.course import splits
+from grader.assignments.course.handout import models_only_readme, student_readme
+from grader.assignments.course.recognise import DEFAULT_COURSE, as_version
+from grader.core.table import (  # noqa: F401
+    LIMITS,
+    MODELS_ONLY,
+    SPLIT_FILES,
+    Assignment,
+    Check,
+    DataFile,
+    Question,
+    Release,
+    StudentFile,
+    Withheld,
+    _frozen,
+)
+
+_QUESTIONS = "grader.assignments.course.questions."
 
 QUESTIONS: tuple[Question, ...] = (
     Question(
@@ -21,13 +40,13 @@ QUESTIONS: tuple[Question, ...] = (
         checks=(Check("sanity", "PerceptronModel: weights, scores and predictions", 2),
                 Check("update", "train_perceptron: update rule", 1),
                 Check("converge", "train_perceptron: 100% training accuracy", 2)),
-        student_files=("models.py", "train.py"), module="perceptron", time_limit=120,
+        student_files=("models.py", "train.py"), module=_QUESTIONS + "perceptron", time_limit=120,
         thresholds=_frozen(training_accuracy=1.0, weight_tolerance=1e-4)),
     Question(
         "q2", "Non-linear regression",
         checks=(Check("sanity", "RegressionModel and regression_loss: shapes and gradients", 2),
                 Check("train", "train_regression: mean squared error on sin(x)", 3)),
-        student_files=("models.py", "losses.py", "train.py"), module="regression",
+        student_files=("models.py", "losses.py", "train.py"), module=_QUESTIONS + "regression",
         # max_mse: the writeup's criterion, over the dataset's points. max_fresh_mse:
         # a guard against lookup tables on new x, far above any honest smooth fit
         # (benchmarks/q2_guard.py: honest fits that pass reach at most 0.025 there).
@@ -36,19 +55,19 @@ QUESTIONS: tuple[Question, ...] = (
         "q3", "Digit classification",
         checks=(Check("sanity", "DigitClassificationModel and loss: shapes and gradients", 2),
                 Check("train", "train_digitclassifier: test accuracy", 3)),
-        student_files=("models.py", "losses.py", "train.py"), module="digits",
+        student_files=("models.py", "losses.py", "train.py"), module=_QUESTIONS + "digits",
         time_limit=600, thresholds=_frozen(min_accuracy=0.97)),
     Question(
         "q4", "Language identification",
         checks=(Check("sanity", "LanguageIDModel and loss: shapes and gradients", 2),
                 Check("train", "train_languageid: test accuracy", 3)),
-        student_files=("models.py", "losses.py", "train.py"), module="language",
+        student_files=("models.py", "losses.py", "train.py"), module=_QUESTIONS + "language",
         time_limit=600, thresholds=_frozen(min_accuracy=0.81)),
     Question(
         "q5", "Convolutional neural network",
         checks=(Check("convolve", "Convolve: valid 2-D convolution", 1),
                 Check("train", "train_digitconvolution: accuracy", 2)),
-        student_files=("models.py", "losses.py", "train.py"), module="convolution",
+        student_files=("models.py", "losses.py", "train.py"), module=_QUESTIONS + "convolution",
         # scored_on: "training" (the course: 80% on the 200 digits it trained on) or
         # "held-out" (80% on 500 digits it never saw, after training on 1000).
         # 600 s: typical loop-based designs train in at most 97 s on one busy core
@@ -58,14 +77,14 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "q6", "Attention",
         checks=(Check("attention", "AttentionBlock: causal scaled dot-product attention", 2),),
-        student_files=("models.py",), module="attention", time_limit=120,
+        student_files=("models.py",), module=_QUESTIONS + "attention", time_limit=120,
         thresholds=_frozen(tolerance=1e-4, diagnosis_tolerance=1e-3), live_plot=False),
     Question(
         "q7", "Character GPT (ungraded)",
         checks=(Check("shapes", "Character_GPT: output shape", 0),
                 Check("causal", "Character_GPT: no peeking at later characters", 0),
                 Check("learns", "Character_GPT: loss falls on a tiny text", 0)),
-        student_files=("models.py", "gpt_model.py"), module="gpt", time_limit=180,
+        student_files=("models.py", "gpt_model.py"), module=_QUESTIONS + "gpt", time_limit=180,
         # The 'learns' check trains a small GPT with our own loop for a few steps.
         thresholds=_frozen(max_loss_ratio=0.5, tolerance=1e-5, steps=60, batch_size=16,
                            learning_rate=1e-2, block_size=8, n_embd=16, n_layer=2),
@@ -73,6 +92,44 @@ QUESTIONS: tuple[Question, ...] = (
 )
 
 QUESTIONS_BY_ID = MappingProxyType({question.id: question for question in QUESTIONS})
+
+
+STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
+# The earlier handout's skeleton: everything in models.py.
+MODELS_ONLY_SKELETON = "grader/assignments/course/skeletons/models_only/models.py"
+
+# Names the course has published under two spellings; the grader accepts either.
+NAME_VARIANTS = MappingProxyType({
+    "AttentionBlock": ("AttentionBlock", "Attention"),
+    "train_digitconvolution": ("train_digitconvolution", "Train_DigitConvolution"),
+    "digitconvolution_loss": ("digitconvolution_loss", "digitconvolution_Loss"),
+})
+
+# The imports of each skeleton file as shipped, as ``import X`` / ``from X import Y``
+# (aliases dropped). tests/test_skeleton.py keeps this in step with the files.
+ALLOWED_IMPORTS = MappingProxyType({
+    "models.py": frozenset({
+        "from torch import no_grad", "from torch import stack",
+        "from torch.utils.data import DataLoader", "from torch.nn import Module",
+        "import torch", "from torch.nn import Parameter", "from torch.nn import Linear",
+        "from torch import optim", "from torch import tensor", "from torch import tensordot",
+        "from torch import ones", "from torch import matmul",
+        "from torch.nn.functional import cross_entropy", "from torch.nn.functional import relu",
+        "from torch.nn.functional import mse_loss", "from torch.nn.functional import softmax",
+        "from torch import movedim"}),
+    "losses.py": frozenset({
+        "from torch.nn.functional import cross_entropy",
+        "from torch.nn.functional import mse_loss"}),
+    "train.py": frozenset({
+        "from torch import no_grad", "from torch import movedim",
+        "from torch.utils.data import DataLoader", "from torch import optim",
+        "from torch import tensor", "from losses import regression_loss",
+        "from losses import digitclassifier_loss", "from losses import languageid_loss",
+        "from losses import digitconvolution_loss"}),
+    "gpt_model.py": frozenset({
+        "import torch", "import torch.nn", "from torch.nn import functional",
+        "from models import AttentionBlock"}),
+})
 
 
 @dataclass(frozen=True)
@@ -110,7 +167,7 @@ _MODELS_ONLY_BASE = {
 _MODELS_ONLY_Q5 = ("convolve", "Convolve: valid 2-D convolution"), \
     ("train", "DigitConvolutionalModel.train: accuracy")
 
-COURSES = MappingProxyType({version.name: version for version in (
+VERSIONS = (
     CourseVersion(
         "current", "models.py, losses.py and train.py; q1-q6 worth 25, q7 ungraded (default)",
         SPLIT_FILES, MappingProxyType({question.id: tuple(
@@ -129,14 +186,12 @@ COURSES = MappingProxyType({version.name: version for version in (
             (*_MODELS_ONLY_Q5[0], 2), (*_MODELS_ONLY_Q5[1], 2)),
             "q6": _checks(("attention", "Attention: causal scaled dot-product attention", 1))}),
         own_interface=frozenset({"q6"})),
-)})
-DEFAULT_COURSE = "current"
+)
 
 
-def course_questions(name: str = DEFAULT_COURSE) -> tuple[Question, ...]:
-    """The questions of course version ``name``, in order, with its points, titles,
+def _questions(version: CourseVersion) -> tuple[Question, ...]:
+    """The questions of a course version, in order, with its points, titles,
     interface and extra credit (prerequisites outside the version are dropped)."""
-    version = COURSES[name]
     chosen = []
     for question in QUESTIONS:
         rows = version.checks.get(question.id)
@@ -150,37 +205,51 @@ def course_questions(name: str = DEFAULT_COURSE) -> tuple[Question, ...]:
             prerequisites=tuple(p for p in question.prerequisites if p in version.checks)))
     return tuple(chosen)
 
-STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
 
-# Names the course has published under two spellings; the grader accepts either.
-NAME_VARIANTS = MappingProxyType({
-    "AttentionBlock": ("AttentionBlock", "Attention"),
-    "train_digitconvolution": ("train_digitconvolution", "Train_DigitConvolution"),
-    "digitconvolution_loss": ("digitconvolution_loss", "digitconvolution_Loss"),
+# The files scores depend on (digests as in data/README.md), and the labels in them
+# that student code never sees under --sandbox-user: MNIST's test half (the dev half
+# stays: students validate on it) and the language test words' languages.
+BLANK_DIGIT, BLANK_LANGUAGE = 255, -1
+DATA = (
+    DataFile("mnist.npz", "5b88a319a829cfa69ce635687957cf33ed2fbb4fa7da18a7703a9c86b8a2d529",
+             (Withheld("test_labels", BLANK_DIGIT, splits.MNIST_TEST_ROWS),)),
+    DataFile("lang_id.npz", "397c452dd91f4db5d323396d17fe83fb0dfba411494a198fa3c33424b0c8c70d",
+             (Withheld("test_y", BLANK_LANGUAGE),)),
+)
+DATA_FILES = ("mnist.npz", "lang_id.npz", "shakespeare.txt", "README.md", "build.py")
+# Code the course hands out ready-made in the skeletons, which the reference keeps
+# unchanged (the release's leak check allows it): (file, qualified name).
+PROVIDED_IN_SKELETON = frozenset({
+    ("models.py", "AttentionBlock.__init__"),
+    ("models.py", "Attention.__init__"),
+    ("gpt_model.py", "Transformer_Block.__init__"),
+    ("gpt_model.py", "Character_GPT.__init__"),
 })
 
-# The imports of each skeleton file as shipped, as ``import X`` / ``from X import Y``
-# (aliases dropped). tests/test_skeleton.py keeps this in step with the files.
-ALLOWED_IMPORTS = MappingProxyType({
-    "models.py": frozenset({
-        "from torch import no_grad", "from torch import stack",
-        "from torch.utils.data import DataLoader", "from torch.nn import Module",
-        "import torch", "from torch.nn import Parameter", "from torch.nn import Linear",
-        "from torch import optim", "from torch import tensor", "from torch import tensordot",
-        "from torch import ones", "from torch import matmul",
-        "from torch.nn.functional import cross_entropy", "from torch.nn.functional import relu",
-        "from torch.nn.functional import mse_loss", "from torch.nn.functional import softmax",
-        "from torch import movedim"}),
-    "losses.py": frozenset({
-        "from torch.nn.functional import cross_entropy",
-        "from torch.nn.functional import mse_loss"}),
-    "train.py": frozenset({
-        "from torch import no_grad", "from torch import movedim",
-        "from torch.utils.data import DataLoader", "from torch import optim",
-        "from torch import tensor", "from losses import regression_loss",
-        "from losses import digitclassifier_loss", "from losses import languageid_loss",
-        "from losses import digitconvolution_loss"}),
-    "gpt_model.py": frozenset({
-        "import torch", "import torch.nn", "from torch.nn import functional",
-        "from models import AttentionBlock"}),
-})
+
+def _assignment(version: CourseVersion) -> Assignment:
+    models_only = version.interface == MODELS_ONLY
+    if models_only:   # one student file; no GPT (no q7), so no chargpt.py
+        files = (StudentFile("models.py", MODELS_ONLY_SKELETON),)
+        shipped = ("autograder.py", "backend.py", "pyproject.toml")
+    else:
+        files = tuple(StudentFile(name, name) for name in STUDENT_FILES)
+        shipped = ("autograder.py", "backend.py", "chargpt.py", "pyproject.toml")
+    return Assignment(
+        version.name, version.summary, files, _questions(version),
+        Release("ml-project", shipped, DATA_FILES,
+                models_only_readme if models_only else student_readme, PROVIDED_IN_SKELETON),
+        reference="tests/reference_models_only" if models_only else "tests/reference",
+        data=DATA, allowed_imports=ALLOWED_IMPORTS, name_variants=NAME_VARIANTS,
+        support_modules=("backend.py",),
+        recognise=as_version(version.name) if version.name != DEFAULT_COURSE else None,
+        called="course version")
+
+
+ASSIGNMENTS = tuple(_assignment(version) for version in VERSIONS)
+COURSES = MappingProxyType({assignment.name: assignment for assignment in ASSIGNMENTS})
+
+
+def course_questions(name: str = DEFAULT_COURSE) -> tuple[Question, ...]:
+    """The questions of course version ``name``."""
+    return COURSES[name].questions

@@ -15,7 +15,8 @@ from grader.checks.figure_data import observing, random_state_preserved
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:attention")
 CONFIGS = 6
 # The figure's short sequence: AttentionBlock(FIGURE_LAYER_SIZE, FIGURE_LENGTH) on one
 # fixed sequence of FIGURE_LENGTH positions. Fewer positions than features, so the

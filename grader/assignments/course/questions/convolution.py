@@ -16,16 +16,19 @@ import dataclasses
 import numpy as np
 
 from grader.assignments.course import splits
-from grader.checks.common import (accuracy_hints, accuracy_verdict, expect_tensor,
-                                     measure_accuracy)
+from grader.assignments.course.questions.digits import (
+    mnist_test_probes,
+    train_and_predict,
+    training_digit_probes,
+)
+from grader.checks.common import accuracy_hints, accuracy_verdict, expect_tensor, measure_accuracy
 from grader.checks.figure_data import save_validation_history, small_kernels
-from grader.assignments.course.questions.digits import (mnist_test_probes, train_and_predict,
-                                     training_digit_probes)
 from grader.core.results import CheckResult
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:convolution")
 CASES = 12
 
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 import numpy as np
 
 from grader.assignments.course import splits
-from grader.checks.common import (Withheld, build_model_and_dataset, loss_sanity,
-                                     predict_in_chunks, sanity_verdict, test_accuracy_verdict,
-                                     train_watched)
+from grader.checks.common import (
+    Withheld,
+    build_model_and_dataset,
+    loss_sanity,
+    predict_in_chunks,
+    sanity_verdict,
+    test_accuracy_verdict,
+    train_watched,
+)
 from grader.checks.figure_data import first_layer_weight, save_validation_history
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:digits")
 SANITY_BATCHES = (1, 2, 4)
 MODEL, DATASET = "DigitClassificationModel", "DigitClassificationDataset"
 

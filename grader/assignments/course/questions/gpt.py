@@ -14,7 +14,8 @@ from grader.checks.figure_data import observing, random_state_preserved
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:gpt")
 TEXT = "to be, or not to be, that is the question. "
 SIZES = ("block_size", "n_embd", "n_layer")
 LABEL = "gpt_model.Character_GPT"

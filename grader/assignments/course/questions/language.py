@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import (Withheld, accuracy_hints, accuracy_verdict,
-                                     build_model_and_dataset,
-                                     expect_shape, loss_sanity, run_model,
-                                     measure_accuracy, sanity_verdict, train_watched)
+from grader.checks.common import (
+    Withheld,
+    accuracy_hints,
+    accuracy_verdict,
+    build_model_and_dataset,
+    expect_shape,
+    loss_sanity,
+    measure_accuracy,
+    run_model,
+    sanity_verdict,
+    train_watched,
+)
 from grader.checks.figure_data import save_validation_history
 from grader.core.results import CheckResult
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:language")
 # (batch size, letters): cut from the longest dev words, as the original course did.
 SANITY_PROBES = ((1, 1), (2, 1), (2, 6), (17, 10))
 LABEL = "models.LanguageIDModel"

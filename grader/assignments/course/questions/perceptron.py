@@ -14,7 +14,8 @@ from grader.checks.common import expect_tensor
 from grader.core.source import StepFailure, StopStudentCode
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:perceptron")
 
 DIMENSIONS = range(1, 10)
 # The update check trains on copies of one point m * w (labelled -1) from weights w:

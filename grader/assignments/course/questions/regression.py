@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import hints
 from grader.assignments.course import splits
-from grader.checks.common import (build_model_and_dataset, loss_sanity, run_model, predict_in_chunks, sanity_verdict,
-                                     train_watched)
+from grader.checks import hints
+from grader.checks.common import (
+    build_model_and_dataset,
+    loss_sanity,
+    predict_in_chunks,
+    run_model,
+    sanity_verdict,
+    train_watched,
+)
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
-QUESTION = Definition()
+QUESTION = Definition(
+    figure_plan="grader.assignments.course.figure_plans:regression")
 SANITY_BATCHES = (1, 2, 4)
 MODEL = "models.RegressionModel"
 
