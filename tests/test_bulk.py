@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from helpers import REFERENCE, ROOT, STUDENT_FILES, make_submission
+from helpers import ROOT, STUDENT_FILES, make_submission
 
 QUESTIONS = ["-q", "q1,q6", "--jobs", "2"]
 

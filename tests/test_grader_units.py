@@ -12,7 +12,7 @@ from grader import assignments
 from grader.assignments.course.questions.attention import expected_and_mistakes
 from grader.assignments.course.questions.convolution import valid_correlation
 from grader.assignments.course.table import NAME_VARIANTS, QUESTIONS
-from grader.checks.common import Withheld
+from grader.checks.classifier import Withheld
 from grader.core.source import StepFailure, StudentFiles, is_stub
 from grader.judge.grading import question_seed
 from grader.judge.imports_check import imports_of

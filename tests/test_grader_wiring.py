@@ -76,7 +76,7 @@ EXAMPLE_MODULE = '''
 """Example question: a model that returns zeros of the right shape earns 1 point."""
 import numpy as np
 
-from grader.checks.common import expect_tensor, forward_method
+from grader.checks.values import expect_tensor, forward_method
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.assignments.course import splits
+from grader.checks.classifier import confusion_matrix
 from grader.core.wiring import FIGURES_STEP
 from grader.figures import drawing as figures
 from grader.figures.plans import Plan, Sources
@@ -89,7 +90,7 @@ def digits(s: Sources) -> Plan:
         logits = _test_logits(s, 10)
         if logits is None:
             return None
-        return figures.confusion_figure(labels, logits.argmax(axis=1),
+        return figures.confusion_figure(confusion_matrix(labels, logits.argmax(axis=1), 10),
                                         [str(d) for d in range(10)], "Digits (test set)",
                                         "digit")
 
@@ -145,8 +146,8 @@ def language(s: Sources) -> Plan:
         logits = _language_logits(s)
         if logits is None:
             return None
-        return figures.confusion_figure(labels, logits.argmax(axis=1), names,
-                                        "Language ID (test words)", "language")
+        matrix = confusion_matrix(labels, logits.argmax(axis=1), len(names))
+        return figures.confusion_figure(matrix, names, "Language ID (test words)", "language")
 
     def words():
         logits = _language_logits(s)

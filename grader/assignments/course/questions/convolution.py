@@ -21,8 +21,9 @@ from grader.assignments.course.questions.digits import (
     train_and_predict,
     training_digit_probes,
 )
-from grader.checks.common import accuracy_hints, accuracy_verdict, expect_tensor, measure_accuracy
+from grader.checks.classifier import accuracy_hints, accuracy_verdict, measure_accuracy
 from grader.checks.figure_data import save_validation_history, small_kernels
+from grader.checks.values import expect_tensor
 from grader.core.results import CheckResult
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes

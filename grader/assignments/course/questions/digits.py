@@ -10,16 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from grader.assignments.course import splits
-from grader.checks.common import (
-    Withheld,
-    build_model_and_dataset,
-    loss_sanity,
-    predict_in_chunks,
-    sanity_verdict,
-    test_accuracy_verdict,
-    train_watched,
-)
+from grader.checks.classifier import Withheld, predict_in_chunks, test_accuracy_verdict
 from grader.checks.figure_data import first_layer_weight, save_validation_history
+from grader.checks.loss_checks import loss_sanity, sanity_verdict
+from grader.checks.training import build_model_and_dataset, train_watched
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition(

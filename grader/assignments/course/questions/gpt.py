@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import expect_shape, expect_tensor, forward_method
 from grader.checks.figure_data import observing, random_state_preserved
+from grader.checks.values import expect_shape, expect_tensor, forward_method
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 

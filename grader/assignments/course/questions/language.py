@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.common import (
-    Withheld,
-    accuracy_hints,
-    accuracy_verdict,
-    build_model_and_dataset,
-    expect_shape,
-    loss_sanity,
-    measure_accuracy,
-    run_model,
-    sanity_verdict,
-    train_watched,
-)
+from grader.checks.classifier import Withheld, accuracy_hints, accuracy_verdict, measure_accuracy
 from grader.checks.figure_data import save_validation_history
+from grader.checks.loss_checks import loss_sanity, sanity_verdict
+from grader.checks.training import build_model_and_dataset, train_watched
+from grader.checks.values import expect_shape, run_model
 from grader.core.results import CheckResult
 from grader.core.wiring import Definition, Probes
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.assignments.course import splits
-from grader.checks.common import expect_tensor
+from grader.checks.values import expect_tensor
 from grader.core.source import StepFailure, StopStudentCode
 from grader.core.wiring import Definition, Probes
 

@@ -12,14 +12,10 @@ import numpy as np
 
 from grader.assignments.course import splits
 from grader.checks import hints
-from grader.checks.common import (
-    build_model_and_dataset,
-    loss_sanity,
-    predict_in_chunks,
-    run_model,
-    sanity_verdict,
-    train_watched,
-)
+from grader.checks.classifier import predict_in_chunks
+from grader.checks.loss_checks import loss_sanity, sanity_verdict
+from grader.checks.training import build_model_and_dataset, train_watched
+from grader.checks.values import run_model
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
