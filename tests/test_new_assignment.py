@@ -46,7 +46,7 @@ QUESTION = '''
 """q1 of "zeros": ZeroModel()(x) is zeros of shape (rows, 2)."""
 import numpy as np
 
-from grader.checks.common import expect_tensor, forward_method
+from grader.checks.values import expect_tensor, forward_method
 from grader.core.wiring import Definition, Probes
 
 QUESTION = Definition()
@@ -130,7 +130,8 @@ def test_a_new_assignment_is_one_package(tmp_path):
 
     # Listed by --help, and selectable by name.
     shown = run(project, "autograder.py", "--help")
-    assert "zeros: one file, one question" in " ".join(shown.stdout.split()), shown.stdout
+    assert "zeros one file, one question: a model that returns zeros" in \
+        " ".join(shown.stdout.split()), shown.stdout
 
     # Graded end to end, recognised from its file.
     student = tmp_path / "student"
@@ -172,3 +173,18 @@ def test_a_new_assignment_is_one_package(tmp_path):
     student_run = run(folder, "autograder.py", "--no-graphics")
     assert "graded as assignment zeros" in student_run.stdout, student_run.stderr
     assert "Total: 0/1" in student_run.stdout
+
+
+def test_a_broken_assignment_table_is_our_failure_said_plainly(tmp_path):
+    project = copy_project(tmp_path / "project")
+    broken = project / "grader" / "assignments" / "broken"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("")
+    (broken / "table.py").write_text("ASSIGNMENTS = (undefined_name,)\n")
+    graded = run(project, "autograder.py", "--no-graphics")
+    assert graded.returncode == 3 and graded.stdout == ""
+    assert "the autograder is broken (an assignment's table could not be loaded" \
+        in graded.stderr and "NameError: name 'undefined_name'" in graded.stderr
+    instructor = run(project, "-m", "grader", "release", str(tmp_path / "x.zip"))
+    assert instructor.returncode == 3 and "internal error" in instructor.stderr
+    assert not (tmp_path / "x.zip").exists()

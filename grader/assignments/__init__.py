@@ -67,9 +67,19 @@ def get(name: str | None = None) -> Assignment:
                                 f"{', '.join(registry())}") from None
 
 
-def help_lines() -> str:
-    """'name: summary' for each assignment, for --help."""
-    return "; ".join(f"{name}: {assignment.summary}" for name, assignment in registry().items())
+def help_epilog() -> str:
+    """The list of assignments that ends --help: one line (wrapped) per name."""
+    width = max(len(name) for name in registry()) + 2
+    lines = ["course versions and other assignments (--course NAME):"]
+    for name, assignment in registry().items():
+        words, line = assignment.summary.split(), f"  {name:<{width}}"
+        for word in words:
+            if len(line) + len(word) >= 79 and line.strip() != name:
+                lines.append(line.rstrip())
+                line = " " * (width + 2)
+            line += word + " "
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def question_ids() -> list[str]:

@@ -241,7 +241,8 @@ def add_bulk(commands) -> None:
         "bulk", help="grade a folder of submissions into a CSV",
         description="Grade every submission in SUBMISSIONS (a folder of per-student "
                     "folders or .zip files, or Gradescope's 'Export Submissions', unpacked "
-                    "or zipped) into OUTDIR. Re-running resumes.")
+                    "or zipped) into OUTDIR. Re-running resumes.",
+        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
                         help="where results, grades.csv and summary.png go")
@@ -265,8 +266,7 @@ def add_bulk(commands) -> None:
     parser.add_argument("--course", "--assignment", choices=assignments.names(),
                         metavar="NAME", dest="course",
                         help="the course version or assignment of every submission "
-                             "(default: recognised per submission): "
-                             + ", ".join(assignments.names()))
+                             "(default: recognised per submission; names below)")
     parser.set_defaults(run=run_bulk, command="bulk")
 
 

@@ -37,20 +37,22 @@ def add_release(commands) -> None:
     parser = commands.add_parser(
         "release", help="build the zip that students download",
         description="Build the student zip: skeletons, autograder, data and a student "
-                    "README; never tests/ or benchmarks/. Two builds are byte-identical.")
+                    "README; never tests/ or benchmarks/. Two builds are byte-identical.",
+        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, metavar="OUT.zip", help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite OUT.zip if it already exists")
     parser.add_argument("--course", "--assignment", choices=assignments.names(),
                         default=assignments.DEFAULT, metavar="NAME", dest="course",
                         help="which course version or assignment to ship (default: "
-                             f"{assignments.DEFAULT}): " + assignments.help_lines())
+                             f"{assignments.DEFAULT}; names below)")
     parser.set_defaults(run=run_release, command="release")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m grader", description="Instructor tools for the course project.")
+        prog="python -m grader", description="Instructor tools for the course project and the other "
+                                    "assignments of the kit.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     bulk.add_bulk(commands)
     bulk.add_merge(commands)
@@ -60,7 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()   # reads every assignment's table
+    except Exception:  # noqa: BLE001 - our own tables are broken: say so
+        traceback.print_exc()
+        print("grader: internal error (an assignment's table could not be loaded; a bug of "
+              "ours, not of your input); please report the traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help(sys.stderr)

@@ -170,7 +170,8 @@ def add_gradescope_bundle(commands) -> None:
         "gradescope-bundle", help="build the zip to upload as Gradescope's autograder",
         description="Build Gradescope's autograder zip: setup.sh, run_autograder and the "
                     "staff files; never the skeletons, tests/ or benchmarks/. Two builds "
-                    "are byte-identical.")
+                    "are byte-identical.",
+        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, metavar="autograder.zip",
                         help="where to write the zip")
     parser.add_argument("--force", action="store_true",
@@ -178,8 +179,8 @@ def add_gradescope_bundle(commands) -> None:
     parser.add_argument("--course", "--assignment", choices=assignments.names(),
                         metavar="NAME", dest="course",
                         help="grade every submission as this course version or assignment "
-                             "(default: recognised from each submission's files): "
-                             + ", ".join(assignments.names()))
+                             "(default: recognised from each submission's files; names "
+                             "below)")
     parser.set_defaults(run=run_gradescope_bundle, command="gradescope-bundle")
 
 

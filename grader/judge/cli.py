@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from grader import assignments
@@ -17,7 +18,8 @@ GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).")
+        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).",
+        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-q", "--question", metavar="QUESTION", action="append",
                         help="grade one question, e.g. -q q3 (its prerequisites are not "
                              "required); repeat it or list several (-q q1,q2) for more")
@@ -60,8 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--course", "--assignment", choices=assignments.names(),
                         metavar="NAME", dest="course",
                         help="the course version (or other assignment) the files were "
-                             "written for (default: recognised from the files): "
-                             + assignments.help_lines())
+                             "written for (default: recognised from the files; the "
+                             "names are listed below)")
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME, which cannot read "
                              "the test labels or change the grader (takes effect only when the "
@@ -91,6 +93,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    try:
+        assignments.registry()
+    except Exception:  # noqa: BLE001 - our own tables are broken: say so, grade nothing
+        traceback.print_exc()
+        print("autograder.py: the autograder is broken (an assignment's table could not be "
+              "loaded; see above), so nothing was graded; please report this", file=sys.stderr)
+        return 3
     args = parse_args(argv)
     if args.check_dependencies:
         from grader.judge.dependencies import check_dependencies
