@@ -105,7 +105,7 @@ def _allowed(user: SandboxAccount, path: Path, owner_bit: int) -> bool:
 
 
 def exposed(user: SandboxAccount, project_root: Path,
-            graded: tuple[DataFile, ...] = ()) -> list[str]:
+            graded: tuple[DataFile, ...]) -> list[str]:
     """What ``user`` could reach in the judge's project: the ``graded`` label files it
     can read, staff files or folders it can write. Empty when the project is safe."""
     problems = [f"it can read {project_root / 'data' / file.name} (the test labels)"
@@ -147,7 +147,7 @@ class Isolation:
     used safely) and ``close()`` it at the end."""
 
     def __init__(self, user: SandboxAccount, project_root: Path, data: JudgeData):
-        problems = exposed(user, project_root)
+        problems = exposed(user, project_root, data.files)
         if problems:
             raise IsolationError(
                 f"student code would run as {user.name}, but " + "; ".join(problems) + ". "
