@@ -18,6 +18,7 @@ from grader.core.wiring import (
     table_mismatches,
 )
 from helpers import copy_project
+from test_new_assignment import QUESTION as ZERO_QUESTION
 
 
 def test_every_module_matches_its_table_row():
@@ -70,44 +71,9 @@ def test_a_definition_refuses_a_step_declared_twice():
         definition.step("train")(lambda ctx, record: None)
 
 
-# The worked example of grader/README.md: a whole new question, one module and one
-# table row, graded end to end through the real judge, runner and sandbox.
-EXAMPLE_MODULE = '''
-"""Example question: a model that returns zeros of the right shape earns 1 point."""
-import numpy as np
-
-from grader.checks.values import expect_tensor, forward_method
-from grader.core.wiring import Definition, Probes
-
-QUESTION = Definition()
-
-
-@QUESTION.probes(reads=("rows",))
-def make_probes(rng, data, settings):
-    x = rng.standard_normal((settings["rows"], 3)).astype(np.float32)
-    return Probes(public={"x": x}, secret={"expected": np.zeros((settings["rows"], 2))})
-
-
-@QUESTION.step("zeros", budgeted=True)
-def zeros(ctx, record):
-    import torch
-    model = ctx.call("models.ZeroModel()", ctx.lookup(ctx.student("models"), "ZeroModel"))
-    output = expect_tensor(ctx.call("models.ZeroModel.forward", model,
-                                    torch.from_numpy(ctx.probes["x"])),
-                           "models.ZeroModel.forward", forward_method(model))
-    record.save("output", output.detach().double().numpy())
-
-
-@QUESTION.verdict("zeros")
-def judge_zeros(v):
-    output, expected = v.outcome.array("zeros", "output"), v.secret["expected"]
-    if output is None:
-        return v.missing()
-    if output.shape != expected.shape or (output != expected).any():
-        return v.failed(f"expected zeros of shape {expected.shape}; got shape {output.shape}")
-    return v.passed("zeros of the right shape")
-'''
-
+# A whole new question, one module and one table row, graded end to end through the
+# real judge, runner and sandbox (the module is the zeros assignment's question of
+# tests/test_new_assignment.py, here in the course's package).
 EXAMPLE_RUN = '''
 import json, sys
 from pathlib import Path
@@ -119,7 +85,7 @@ from grader.core.wiring import table_mismatches
 
 root, student = Path.cwd(), Path(sys.argv[1])
 question = Question("qz", "Zeros", checks=(Check("zeros", "ZeroModel returns zeros", 1),),
-                    student_files=("models.py",),
+                    student_files=("zeros.py",),
                     module="grader.assignments.course.questions.example_zeros", time_limit=60,
                     thresholds=_frozen(rows=4))
 assert table_mismatches([question]) == []
@@ -146,10 +112,10 @@ class ZeroModel(torch.nn.Module):
 def test_a_new_question_is_one_module_and_one_row(tmp_path, columns, points):
     project = copy_project(tmp_path / "project")
     questions = project / "grader" / "assignments" / "course" / "questions"
-    (questions / "example_zeros.py").write_text(EXAMPLE_MODULE)
+    (questions / "example_zeros.py").write_text(ZERO_QUESTION)
     student = tmp_path / "student"
     student.mkdir()
-    (student / "models.py").write_text(textwrap.dedent(STUDENT.format(columns=columns)))
+    (student / "zeros.py").write_text(textwrap.dedent(STUDENT.format(columns=columns)))
     process = subprocess.run([sys.executable, "-c", EXAMPLE_RUN, str(student)], cwd=project,
                              capture_output=True, text=True, timeout=120)
     assert process.returncode == 0, process.stderr

@@ -15,6 +15,7 @@ start); ``--course NAME`` chooses one outright.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import importlib
 import pkgutil
@@ -80,6 +81,15 @@ def help_epilog() -> str:
             line += word + " "
         lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+def add_course_option(parser, help: str, default: str | None = None) -> None:
+    """Give ``parser`` the option ``--course NAME`` (alias ``--assignment``), and list
+    every assignment, one line each, at the end of its --help."""
+    parser.add_argument("--course", "--assignment", choices=names(), default=default,
+                        metavar="NAME", dest="course", help=help)
+    parser.epilog = help_epilog()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def question_ids() -> list[str]:

@@ -241,8 +241,7 @@ def add_bulk(commands) -> None:
         "bulk", help="grade a folder of submissions into a CSV",
         description="Grade every submission in SUBMISSIONS (a folder of per-student "
                     "folders or .zip files, or Gradescope's 'Export Submissions', unpacked "
-                    "or zipped) into OUTDIR. Re-running resumes.",
-        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "or zipped) into OUTDIR. Re-running resumes.")
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
                         help="where results, grades.csv and summary.png go")
@@ -263,10 +262,9 @@ def add_bulk(commands) -> None:
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME (when run as "
                              "root): it cannot read the test labels or change the grader")
-    parser.add_argument("--course", "--assignment", choices=assignments.names(),
-                        metavar="NAME", dest="course",
-                        help="the course version or assignment of every submission "
-                             "(default: recognised per submission; names below)")
+    assignments.add_course_option(
+        parser, "the course version or assignment of every submission (default: "
+                "recognised per submission; names below)")
     parser.set_defaults(run=run_bulk, command="bulk")
 
 

@@ -37,15 +37,13 @@ def add_release(commands) -> None:
     parser = commands.add_parser(
         "release", help="build the zip that students download",
         description="Build the student zip: skeletons, autograder, data and a student "
-                    "README; never tests/ or benchmarks/. Two builds are byte-identical.",
-        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "README; never tests/ or benchmarks/. Two builds are byte-identical.")
     parser.add_argument("output", type=Path, metavar="OUT.zip", help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite OUT.zip if it already exists")
-    parser.add_argument("--course", "--assignment", choices=assignments.names(),
-                        default=assignments.DEFAULT, metavar="NAME", dest="course",
-                        help="which course version or assignment to ship (default: "
-                             f"{assignments.DEFAULT}; names below)")
+    assignments.add_course_option(
+        parser, f"which course version or assignment to ship (default: {assignments.DEFAULT}; "
+                "names below)", default=assignments.DEFAULT)
     parser.set_defaults(run=run_release, command="release")
 
 

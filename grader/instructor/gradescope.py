@@ -170,17 +170,14 @@ def add_gradescope_bundle(commands) -> None:
         "gradescope-bundle", help="build the zip to upload as Gradescope's autograder",
         description="Build Gradescope's autograder zip: setup.sh, run_autograder and the "
                     "staff files; never the skeletons, tests/ or benchmarks/. Two builds "
-                    "are byte-identical.",
-        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "are byte-identical.")
     parser.add_argument("output", type=Path, metavar="autograder.zip",
                         help="where to write the zip")
     parser.add_argument("--force", action="store_true",
                         help="overwrite the zip if it already exists")
-    parser.add_argument("--course", "--assignment", choices=assignments.names(),
-                        metavar="NAME", dest="course",
-                        help="grade every submission as this course version or assignment "
-                             "(default: recognised from each submission's files; names "
-                             "below)")
+    assignments.add_course_option(
+        parser, "grade every submission as this course version or assignment (default: "
+                "recognised from each submission's files; names below)")
     parser.set_defaults(run=run_gradescope_bundle, command="gradescope-bundle")
 
 

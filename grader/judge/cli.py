@@ -18,8 +18,7 @@ GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).",
-        epilog=assignments.help_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7).")
     parser.add_argument("-q", "--question", metavar="QUESTION", action="append",
                         help="grade one question, e.g. -q q3 (its prerequisites are not "
                              "required); repeat it or list several (-q q1,q2) for more")
@@ -59,11 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="grade up to N questions at a time (default: as many as the "
                              "cores allow; -j 1 grades one after another); output stays in "
                              "order")
-    parser.add_argument("--course", "--assignment", choices=assignments.names(),
-                        metavar="NAME", dest="course",
-                        help="the course version (or other assignment) the files were "
-                             "written for (default: recognised from the files; the "
-                             "names are listed below)")
+    assignments.add_course_option(
+        parser, "the course version (or other assignment) the files were written for "
+                "(default: recognised from the files; the names are listed below)")
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME, which cannot read "
                              "the test labels or change the grader (takes effect only when the "
