@@ -1,0 +1,32 @@
+"""The ``slow`` mark: end-to-end checks that take ten seconds or more on two cores
+(``python -m pytest --durations=20`` shows them). CI runs every test; while editing,
+``python -m pytest -m "not slow"`` leaves these out. Listed here, by test id, so
+that one place says which they are."""
+
+import pytest
+
+SLOW = {
+    "test_grader_cli.py::test_reference_solution_earns_full_marks",
+    "test_reference.py::test_reference_solutions_clear_their_thresholds_with_margin",
+    "test_hints.py::test_the_failure_carries_the_hint[waits for an accuracy it never reaches]",
+    "test_courses.py::test_models_only_reference_earns_full_marks_as_recognised",
+    "test_grader_broken.py::test_dataloader_workers_die_with_a_stopped_question",
+    "test_grader_broken.py::test_broken_submission[endless_training]",
+    "test_grader_cli.py::test_same_submission_and_seed_give_the_same_grade",
+    "test_figures.py::test_reference_figures_show_what_was_scored",
+    "test_bulk.py::test_shards_merge_into_the_whole",
+    "test_bulk.py::test_an_interrupted_run_finishes_on_the_next[SIGKILL]",
+    "test_parallel.py::test_a_hanging_question_holds_back_only_later_blocks_and_ctrl_c_stops_all",
+}
+
+
+def pytest_collection_modifyitems(items):
+    found = set()
+    for item in items:
+        name = f"{item.path.name}::{item.name}"
+        if name in SLOW:
+            item.add_marker(pytest.mark.slow)
+            found.add(name)
+    if len(items) > len(SLOW) * 10:   # a whole run: every listed test must still exist
+        missing = SLOW - found
+        assert not missing, f"tests/conftest.py lists tests that do not exist: {missing}"
