@@ -83,11 +83,11 @@ def help_epilog() -> str:
     return "\n".join(lines)
 
 
-def add_course_option(parser, help: str, default: str | None = None) -> None:
+def add_course_option(parser, text: str, default: str | None = None) -> None:
     """Give ``parser`` the option ``--course NAME`` (alias ``--assignment``), and list
     every assignment, one line each, at the end of its --help."""
     parser.add_argument("--course", "--assignment", choices=names(), default=default,
-                        metavar="NAME", dest="course", help=help)
+                        metavar="NAME", dest="course", help=text)
     parser.epilog = help_epilog()
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
