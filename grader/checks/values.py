@@ -1,10 +1,13 @@
 """What student code returned, checked where it ran (sandbox side): a tensor, of
 the expected shape, from the model's computation as the question's interface has it;
-and ``is_finite`` for the numbers the judge reads back."""
+numbers in any of the forms a student may return them (``as_numbers``); and
+``is_finite`` for the numbers the judge reads back."""
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from grader.core.source import StepFailure, is_stub
 
@@ -21,6 +24,15 @@ def expect_tensor(value, label: str, method=None):
         raise StepFailure("type", f"{label} returned a {type(value).__name__}; it should "
                                   "return a torch tensor")
     return value
+
+
+def expect_filled(function, label: str):
+    """``function`` unless it is still the skeleton's stub (StepFailure then): for
+    functions whose result alone would not show it (a training loop returns None)."""
+    if is_stub(function):
+        raise StepFailure("stub", f"{label} is still the skeleton: fill it in (see its "
+                                  "docstring)")
+    return function
 
 
 def expect_shape(tensor, shape: tuple, label: str, meaning: str = "") -> None:
@@ -44,3 +56,27 @@ def run_model(ctx, model, label: str, x):
 
 def is_finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def as_numbers(value, label: str, whole: bool = False, function=None) -> np.ndarray:
+    """``value`` (a tensor, a numpy array, or a list of numbers) as a numpy array;
+    StepFailure if it is None or none of those, or, with ``whole``, holds numbers
+    that are not whole (labels and indices may come as floats like 3.0)."""
+    import torch
+    if value is None:
+        expect_tensor(value, label, function)   # says whether it is still the skeleton
+    if torch.is_tensor(value):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise StepFailure("type", f"{label} returned {type(value).__name__}, which is not "
+                                  f"an array of numbers ({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise StepFailure("type", f"{label} returned {type(value).__name__} of "
+                                  f"{array.dtype}; expected a tensor of numbers")
+    if whole and array.dtype.kind == "f" and (not np.all(np.isfinite(array))
+                                              or np.any(array != np.round(array))):
+        raise StepFailure("type", f"{label} returned numbers that are not whole (e.g. "
+                                  "labels or indices): return integers")
+    return array

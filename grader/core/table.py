@@ -116,6 +116,10 @@ class Release:
     # is, so the check that no staff solution leaks into the zip allows it:
     # (student file, qualified name such as "Block.__init__").
     provided: frozenset = frozenset()
+    # Project files shipped at the zip's top level under another name (a support
+    # module kept inside grader/, which students import by its file name there):
+    # name in the zip -> path in the project.
+    top_level: Mapping[str, str] = field(default_factory=_frozen_empty)
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,9 @@ def load_plan(reference: str) -> Callable[[Sources], Plan] | None:
         return None
     module, _, function = reference.partition(":")
     return getattr(importlib.import_module(module), function)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (rows, classes) scores, in float64."""
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)

@@ -44,12 +44,15 @@ def release_files(root: Path = PROJECT_ROOT,
     grader_dir = root / "grader"
     wanted += sorted(path for path in grader_dir.rglob("*.py") if "__pycache__" not in path.parts)
     wanted.append(grader_dir / "README.md")
-    skeletons = {file.name: root / file.skeleton for file in assignment.files}
-    missing = [str(path.relative_to(root)) for path in [*wanted, *skeletons.values()]
+    # Shipped under another name: the skeletons as the student files, support modules
+    # at the top.
+    renamed = {file.name: root / file.skeleton for file in assignment.files}
+    renamed.update({name: root / path for name, path in assignment.release.top_level.items()})
+    missing = [str(path.relative_to(root)) for path in [*wanted, *renamed.values()]
                if not path.is_file()]
     if missing:
         raise ReleaseError(f"cannot build the release: missing {', '.join(missing)} in {root}")
-    return {**{path.relative_to(root).as_posix(): path for path in wanted}, **skeletons}
+    return {**{path.relative_to(root).as_posix(): path for path in wanted}, **renamed}
 
 
 def _definitions(source: str, filename: str) -> list[tuple[str, ast.AST]]:

@@ -89,6 +89,9 @@ class SandboxContext:
         from grader.checks.interfaces import INTERFACES
         self.interface = INTERFACES[job.get("interface", SPLIT_FILES)]
         self.kept: dict = {}
+        # What a question's steps hand to its later steps (e.g. the model one step
+        # trained, for the next to examine); nothing else reads it.
+        self.shared: dict = {}
 
     # -- student code -----------------------------------------------------------
     def student(self, name: str, *, optional: tuple[str, ...] = ()):

@@ -34,13 +34,7 @@ from grader.assignments.course import splits
 from grader.checks.classifier import confusion_matrix
 from grader.core.wiring import FIGURES_STEP
 from grader.figures import drawing as figures
-from grader.figures.plans import Plan, Sources
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (rows, classes) scores, in float64."""
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+from grader.figures.plans import Plan, Sources, softmax
 
 
 def _validation(s: Sources, what: str):

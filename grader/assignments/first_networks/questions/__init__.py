@@ -1,0 +1,2 @@
+"""One module per question of "first networks", each with a ``QUESTION`` definition
+(grader/core/wiring.py)."""
