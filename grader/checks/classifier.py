@@ -20,14 +20,14 @@ class Withheld:
     """Stands in for test labels inside the sandbox: the judge keeps them, and
     using them (for training or for printing a test score) is a clear error."""
 
-    def __init__(self, name: str):
-        self._name = name
+    def __init__(self, name: str, instead: str = "use dataset.get_validation_accuracy() "
+                                                  "(the dev split) to follow training instead"):
+        self._name, self._instead = name, instead
 
     def _refuse(self, *args, **kwargs):
         raise StepFailure("withheld", f"dataset.{self._name} is kept by the autograder while "
                                       "it grades (the test split is scored by the grader). "
-                                      "Use dataset.get_validation_accuracy() (the dev split) "
-                                      "to follow training instead.")
+                                      f"{self._instead[0].upper()}{self._instead[1:]}.")
 
     def __getattr__(self, name: str):
         # Python's own protocol lookups (copy.deepcopy asks for __deepcopy__, pickle
@@ -137,3 +137,20 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
     return matrix
+
+
+def points_on_scale(accuracy: float, mark: float, floor: float, points: float) -> float:
+    """Points for ``accuracy`` on a scale around ``mark``: all ``points`` at the mark
+    or above, one point less per percentage point below it, none at ``floor`` or
+    below (e.g. 20 points at 90%, 15 at 85%, 0 at 70%)."""
+    if accuracy >= mark:
+        return float(points)
+    if accuracy <= floor:
+        return 0.0
+    return max(0.0, float(points) - 100 * (mark - accuracy))
+
+
+def extra_credit_above(accuracy: float, mark: float, most: float) -> float:
+    """One point of extra credit per percentage point above ``mark``, at most
+    ``most``."""
+    return min(float(most), max(0.0, 100 * (accuracy - mark)))

@@ -24,6 +24,7 @@ class CheckResult:
     message: str = ""
     metric: float | None = None  # the measured figure (accuracy, loss...), if any
     seconds: float = 0.0
+    extra_credit: bool = False   # its points count above the points possible
 
     @property
     def name(self) -> str:
@@ -32,14 +33,24 @@ class CheckResult:
 
 def passed(question: Question, check: Check, message: str = "", metric=None,
            seconds: float = 0.0) -> CheckResult:
-    return CheckResult(question.id, check.key, check.title, check.points, check.points,
-                       PASSED, message, _number(metric), seconds)
+    return scored(question, check, check.points, message, metric, seconds)
 
 
 def failed(question: Question, check: Check, message: str, metric=None,
            status: str = FAILED, seconds: float = 0.0) -> CheckResult:
     return CheckResult(question.id, check.key, check.title, check.points, 0.0,
-                       status, message, _number(metric), seconds)
+                       status, message, _number(metric), seconds, check.extra_credit)
+
+
+def scored(question: Question, check: Check, points: float, message: str = "", metric=None,
+           seconds: float = 0.0) -> CheckResult:
+    """``points`` of the check's (partial credit on a scale): it passes with all of
+    them, an extra-credit check with any."""
+    points = min(max(float(points), 0.0), check.points)
+    status = PASSED if points == check.points or (check.extra_credit and points > 0) \
+        else FAILED
+    return CheckResult(question.id, check.key, check.title, check.points, points, status,
+                       message, _number(metric), seconds, check.extra_credit)
 
 
 def _number(value):
@@ -73,8 +84,16 @@ class QuestionResult:
         return self.question.points
 
     @property
+    def extra(self) -> float:
+        """Extra credit earned: all of an extra-credit question's points, else its
+        extra-credit checks'."""
+        return sum(check.points for check in self.checks
+                   if self.question.extra_credit or check.extra_credit)
+
+    @property
     def full_marks(self) -> bool:
-        return all(check.status == PASSED for check in self.checks) and bool(self.checks)
+        return all(check.status == PASSED for check in self.checks
+                   if not check.extra_credit) and bool(self.checks)
 
 
 def format_points(value: float) -> str:

@@ -16,10 +16,12 @@ SPLIT_FILES, MODELS_ONLY = "split-files", "models-only"   # the student interfac
 @dataclass(frozen=True)
 class Check:
     """One line of the report (``*** PASS: <title>``), worth ``points``. ``key`` names
-    the question module's sandbox step and verdict for this check."""
+    the question module's sandbox step and verdict for this check. An extra-credit
+    check's points count above the question's (and the total's) points possible."""
     key: str
     title: str
     points: float
+    extra_credit: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class Question:
 
     @property
     def points(self) -> float:
-        return sum(check.points for check in self.checks)
+        """Points possible, extra-credit checks left out."""
+        return sum(check.points for check in self.checks if not check.extra_credit)
 
 
 def _frozen(**values) -> MappingProxyType:

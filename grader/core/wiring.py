@@ -172,6 +172,12 @@ class VerdictInput:
         from grader.core.results import passed
         return passed(self.question, self.check, message, metric, seconds=self.seconds())
 
+    def scored(self, points: float, message: str = "", metric=None):
+        """``points`` of this check's, e.g. on an accuracy scale (partial credit)."""
+        from grader.core.results import scored
+        return scored(self.question, self.check, points, message, metric,
+                      seconds=self.seconds())
+
     def failed(self, message: str, metric=None):
         from grader.core.results import failed
         return failed(self.question, self.check, message, metric, seconds=self.seconds())

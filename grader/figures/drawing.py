@@ -258,6 +258,29 @@ def validation_figure(history: np.ndarray, what: str) -> Drawn:
     return Drawn(figure, {"x": x, "accuracy": accuracy})
 
 
+def accuracy_curves_figure(curves: dict[str, np.ndarray], title: str) -> Drawn:
+    """Accuracy against the evaluations a training run asked for, one line per split
+    (e.g. 'training', 'validation'), as the seeds' "accuracy vs iteration" plots.
+
+    Args:
+        curves: split name -> (n, 2) rows of (evaluation number, accuracy in [0, 1]).
+        title: what was trained, e.g. 'MLP'.
+    Returns data: the curves as given.
+    """
+    figure = new_figure(6.8, 4.2)
+    ax = figure.add_subplot()
+    colours = [BLUE, VERMILLION, PURPLE, GREY]
+    for (name, points), colour in zip(curves.items(), colours):
+        ax.plot(points[:, 0], points[:, 1], "-o", color=colour, ms=4,
+                label=f"{name} (last {points[-1, 1]:.2%})")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set(xlabel="evaluation (in the order your code asked for them)", ylabel="accuracy",
+           title=f"{title}: accuracy during training")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    return Drawn(figure, {"curves": curves})
+
+
 def word_probabilities_figure(words: list[str], true: np.ndarray, probabilities: np.ndarray,
                               language_names: list[str]) -> Drawn:
     """A table of example words (rows) and the probability the model gives each

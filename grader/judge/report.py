@@ -30,7 +30,11 @@ def format_seconds(seconds: float) -> str:
 
 
 def _extra(result: QuestionResult) -> str:
-    return " (extra credit)" if result.question.extra_credit else ""
+    if result.question.extra_credit:
+        return " (extra credit)"
+    if any(check.extra_credit for check in result.checks) and result.extra:
+        return f" (including {format_points(result.extra)} extra credit)"
+    return ""
 
 
 def totals(results: list[QuestionResult]) -> tuple[float, float, float]:
@@ -38,7 +42,7 @@ def totals(results: list[QuestionResult]) -> tuple[float, float, float]:
     the points earned, above the base total it is not part of."""
     earned = sum(r.points for r in results)
     possible = sum(r.max_points for r in results if not r.question.extra_credit)
-    extra = sum(r.points for r in results if r.question.extra_credit)
+    extra = sum(r.extra for r in results)
     return earned, possible, extra
 
 
@@ -89,7 +93,8 @@ class Reporter:
             if check.status == "skipped":
                 label = "SKIP"
             self.say(f"*** {label}: {check.title} "
-                     f"({format_points(check.points)}/{format_points(check.max_points)})")
+                     f"({format_points(check.points)}/{format_points(check.max_points)}"
+                     + (" extra credit)" if check.extra_credit else ")"))
             if check.message == previous and check.status != PASSED:
                 self.say("***     (the same as above)")
                 continue
@@ -145,7 +150,7 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
         for check in result.checks:
             tests.append({"name": check.name, "question": check.question, "check": check.key,
                           "points": check.points, "max": check.max_points,
-                          "extra_credit": result.question.extra_credit,
+                          "extra_credit": result.question.extra_credit or check.extra_credit,
                           "status": check.status, "message": check.message,
                           "metric": check.metric, "seconds": round(check.seconds, 2)})
     document = {
@@ -184,7 +189,8 @@ def write_gradescope(path: Path, results: list[QuestionResult], text: str,
                 output = "\n".join(f"Warning: {note}" for note in result.warnings) + "\n" + output
             if index == 1 and result.output.strip():
                 output += f"\n\nOutput of your code (first part):\n{result.output}"
-            name = check.name + (" (extra credit)" if result.question.extra_credit else "")
+            extra = result.question.extra_credit or check.extra_credit
+            name = check.name + (" (extra credit)" if extra else "")
             tests.append({"name": name, "number": f"{result.question.id}.{index}",
                           "score": check.points, "max_score": check.max_points,
                           "status": "passed" if check.status == PASSED else "failed",
