@@ -29,7 +29,7 @@ class CNN(nn.Module):
         return self.fc3(x)                              # (B, 10)
 
 
-def train_cnn(model, dataset, epochs=4, learning_rate=0.001, batch_size=256):
+def train_cnn(model, dataset, epochs=15, learning_rate=0.001, batch_size=256):
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     for epoch in range(epochs):
         for images, labels in dataset.batches(batch_size):

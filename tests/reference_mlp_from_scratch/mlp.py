@@ -46,7 +46,7 @@ class MLP:
         self.b2_grad = np.zeros_like(self.b2)
 
 
-def train_mlp(model, dataset, epochs=8, learning_rate=0.001, batch_size=256):
+def train_mlp(model, dataset, epochs=20, learning_rate=0.001, batch_size=256):
     for epoch in range(epochs):
         for images, labels in dataset.batches(batch_size):
             model.reset_grad()

@@ -54,9 +54,16 @@ def _weights(ctx) -> dict:
     return {name: ctx.probes[name] for name in PARAMETERS}
 
 
-def _zero_gradients(model) -> None:
+def _zero_gradients(ctx, model) -> None:
+    """Gradients of zero, in the shapes the student's reset_grad gives them (a
+    transposed W2_grad stays transposed, for the diagnosis), whether or not
+    reset_grad itself zeroes them (the accumulate check judges that)."""
+    ctx.call("mlp.MLP.reset_grad", model.reset_grad)
     for name, shape in SHAPES.items():
-        setattr(model, f"{name}_grad", np.zeros(shape))
+        value = getattr(model, f"{name}_grad", None)
+        zeros = np.zeros_like(value, dtype=np.float64) if isinstance(value, np.ndarray) \
+            else np.zeros(shape)
+        setattr(model, f"{name}_grad", zeros)
 
 
 # ------------------------------------------------------------------ sandbox side
@@ -73,7 +80,7 @@ def forward(ctx, record):
 def update_grad(ctx, record):
     for case in CASES:
         model = new_mlp(ctx, _weights(ctx))
-        _zero_gradients(model)     # this check is about update_grad alone, not reset_grad
+        _zero_gradients(ctx, model)     # this check is about update_grad alone
         ctx.call("mlp.MLP.forward", model.forward, ctx.probes[f"{case}_x"].copy())
         ctx.call("mlp.MLP.update_grad", model.update_grad, ctx.probes[f"{case}_y"].copy())
         for name, value in parameters_of(model, "_grad").items():
