@@ -92,8 +92,10 @@ def missing_with_hints(v):
     student's code kept asking for validation accuracy."""
     result = v.missing()
     hint = ""
-    if v.outcome.stopped == "timeout" and v.check.key in v.outcome.started:
-        hint = hints.endless_loop_hint(v.outcome.progress, v.settings["min_accuracy"])
+    threshold = v.settings.get("min_accuracy")   # None: the question has no threshold
+    if v.outcome.stopped == "timeout" and v.check.key in v.outcome.started \
+            and threshold is not None:
+        hint = hints.endless_loop_hint(v.outcome.progress, threshold)
     step = v.step()
     if not hint and step is not None and isinstance(step.values.get("training"), dict):
         hint = hints.language_batch_hint(step.values["training"].get("last_input_shape"))

@@ -240,10 +240,10 @@ def judge_accumulate(v):
             return v.failed(f"after two forward/update_grad calls without reset_grad, "
                             f"{name}_grad is not the sum of the two batches' gradients")
     for name in PARAMETERS:
-        reset = found["reset"][name]
-        if reset.shape != SHAPES[name] or np.any(reset != 0):
+        reset, shape = found["reset"][name], found["first"][name].shape
+        if reset.shape != shape or np.any(reset != 0):
             return v.failed(f"after reset_grad, {name}_grad is not all zeros of shape "
-                            f"{SHAPES[name]}: reset_grad must zero every gradient")
+                            f"{shape}: reset_grad must zero every gradient")
     return v.passed("update_grad adds to the gradients, and reset_grad zeroes them")
 
 
