@@ -52,6 +52,9 @@ class Question:
     extra_credit: bool = False
     # Whether training shows a live plot (with -j, such questions draw one at a time).
     live_plot: bool = True
+    # An optional question (ungraded, and costly) runs only when -q names it or
+    # figures are saved (--save-plots).
+    optional: bool = False
 
     @property
     def points(self) -> float:

@@ -258,7 +258,9 @@ def validation_figure(history: np.ndarray, what: str) -> Drawn:
     return Drawn(figure, {"x": x, "accuracy": accuracy})
 
 
-def accuracy_curves_figure(curves: dict[str, np.ndarray], title: str) -> Drawn:
+def accuracy_curves_figure(curves: dict[str, np.ndarray], title: str,
+                           xlabel: str = "evaluation (in the order your code asked for them)"
+                           ) -> Drawn:
     """Accuracy against the evaluations a training run asked for, one line per split
     (e.g. 'training', 'validation'), as the seeds' "accuracy vs iteration" plots.
 
@@ -274,8 +276,7 @@ def accuracy_curves_figure(curves: dict[str, np.ndarray], title: str) -> Drawn:
         ax.plot(points[:, 0], points[:, 1], "-o", color=colour, ms=4,
                 label=f"{name} (last {points[-1, 1]:.2%})")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set(xlabel="evaluation (in the order your code asked for them)", ylabel="accuracy",
-           title=f"{title}: accuracy during training")
+    ax.set(xlabel=xlabel, ylabel="accuracy", title=f"{title}: accuracy")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
     return Drawn(figure, {"curves": curves})

@@ -195,7 +195,9 @@ def _grade(args, settings, data, reporter, notes, isolation) -> int:
     if not any((student_dir / name).is_file() for name in names):
         notes.append(f"none of {', '.join(names)} is in {student_dir}")
     by_id = {question.id: question for question in assignment.questions}
-    questions = [by_id[q] for q in args.question] if args.question else list(by_id.values())
+    questions = [by_id[q] for q in args.question] if args.question else [
+        question for question in by_id.values()
+        if not question.optional or settings.plots_dir is not None]
 
     jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()

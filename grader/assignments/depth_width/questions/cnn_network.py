@@ -1,0 +1,43 @@
+"""q3g of "depth-width": the convolutional network under a parameter budget, trained
+for exactly 10 epochs of batch size 32. Its limits and accuracy are judged as the
+other networks' (networks.py); this module adds the training check: the epochs and
+the batch size counted from the batches training called ``backward()`` on."""
+
+from __future__ import annotations
+
+from grader.assignments.depth_width.questions import networks
+from grader.core.wiring import Definition
+
+QUESTION = Definition()
+QUESTION.probes()(networks.make_probes)
+QUESTION.step("limits", budgeted=True, reads=networks.LIMITS)(networks.limits)
+QUESTION.step("accuracy", reads=networks.LIMITS)(networks.accuracy)
+QUESTION.verdict("limits", reads=networks.LIMITS)(networks.judge_limits)
+QUESTION.verdict("accuracy", reads=(*networks.LIMITS, "min_accuracy"))(networks.judge_accuracy)
+
+
+@QUESTION.step("training")
+def training(ctx, record):
+    """Nothing more to run: the training check reads what the accuracy step saw."""
+
+
+@QUESTION.verdict("training", reads=("epochs", "batch_size"))
+def judge_training(v):
+    result = v.step("accuracy")
+    if result is None or not result.ok:
+        return v.failed("not checked: the model was not trained (see above)")
+    sizes = [int(size) for size in result.values.get("batch_sizes") or []]
+    items = int(result.values.get("training_items") or 1)
+    epochs, batch = v.settings["epochs"], v.settings["batch_size"]
+    if not sizes:
+        return v.failed("train_model never called backward() on a loss: no training was seen")
+    wrong = sorted({size for size in sizes if size != batch})
+    # Only an epoch's last batch may be smaller (when the data does not divide evenly).
+    if wrong and not (len(wrong) == 1 and wrong[0] < batch and sizes.count(wrong[0]) <= epochs):
+        return v.failed(f"train_model trained on batches of {', '.join(map(str, wrong[:3]))} "
+                        f"images; the problem asks for batches of {batch}")
+    seen = sum(sizes) / items
+    if abs(seen - epochs) > 1e-9:
+        return v.failed(f"train_model trained for {seen:g} epochs ({len(sizes)} batches); the "
+                        f"problem asks for exactly {epochs} epochs of batch size {batch}")
+    return v.passed(f"{epochs} epochs of batches of {batch} ({len(sizes)} training steps)")

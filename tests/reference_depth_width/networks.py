@@ -1,0 +1,60 @@
+"""Staff solution of "depth-width", problems 2C-2E and 3G: Sequential networks
+under hidden-unit budgets and a small CNN, trained with Adam."""
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+
+def model_100():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 100), nn.ReLU(), nn.Dropout(0.1),
+                         nn.Linear(100, 10))
+
+
+def model_200():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 150), nn.ReLU(), nn.Dropout(0.1),
+                         nn.Linear(150, 50), nn.ReLU(), nn.Linear(50, 10))
+
+
+def model_1000():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 500), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(500, 300), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(300, 200), nn.ReLU(), nn.Linear(200, 10))
+
+
+def cnn(dropout=0.25):
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(dropout), nn.Linear(32 * 7 * 7, 64), nn.ReLU(),
+        nn.Linear(64, 10))
+
+
+def train_model(model, train_data, epochs=10, batch_size=32, learning_rate=0.001):
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    loader = DataLoader(train_data, batch_size=batch_size, shuffle=True)
+    model.train()
+    for epoch in range(epochs):
+        for images, labels in loader:
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(images), labels)
+            loss.backward()
+            optimizer.step()
+
+
+def accuracy(model, data):
+    model.eval()
+    with torch.no_grad():
+        correct = sum((model(images).argmax(dim=1) == labels).sum().item()
+                      for images, labels in DataLoader(data, batch_size=1000))
+    return correct / len(data)
+
+
+def dropout_sweep(train_data, test_data):
+    accuracies = []
+    for p in np.linspace(0, 1, 10):
+        model = cnn(dropout=float(p))
+        train_model(model, train_data, epochs=1)
+        accuracies.append(accuracy(model, test_data))
+    return accuracies
