@@ -109,7 +109,7 @@ def accuracy_verdict(v, accuracy: float, measured: str, advice: str = "") -> Che
     on what, e.g. 'test accuracy 97.50% on 5000 test digits'; ``advice`` (from
     ``accuracy_hints``) follows."""
     threshold = v.settings["min_accuracy"]
-    message = (f"{measured} (required: {threshold:.0%})"
+    message = (f"{measured} (required: {hints.percent(threshold)})"
                + training_notes(v.step().values) + advice)
     if accuracy >= threshold:
         return v.passed(message, metric=accuracy)

@@ -151,7 +151,7 @@ def validation_hint(progress: dict | None, threshold: float, measured: float,
         return (f"your training stopped when validation accuracy was {validation:.2%}: the "
                 f"{what} are different ones, so aim higher ({aim:.1%})")
     return (f"the last validation accuracy your code asked for was {validation:.2%}, below "
-            f"the {threshold:.0%} required: train longer or make the model larger")
+            f"the {percent(threshold)} required: train longer or make the model larger")
 
 
 def endless_loop_hint(progress: dict | None, threshold: float) -> str:
@@ -162,5 +162,10 @@ def endless_loop_hint(progress: dict | None, threshold: float) -> str:
         return ""
     return (f"your training loop was still running at the time limit, and the last "
             f"validation accuracy it asked for was {validation:.2%}: a loop that waits for "
-            f"an accuracy (required: {threshold:.0%}) may never reach it; stop after a "
+            f"an accuracy (required: {percent(threshold)}) may never reach it; stop after a "
             "fixed number of epochs too")
+
+
+def percent(fraction: float) -> str:
+    """0.97 -> '97%', 0.975 -> '97.5%': as many decimals as the figure has."""
+    return f"{100 * fraction:.2f}".rstrip("0").rstrip(".") + "%"

@@ -185,9 +185,12 @@ def _limits_verdict(v, values: dict):
 @QUESTION.verdict("limits", reads=LIMITS)
 def judge_limits(v):
     result = v.step()
-    if result is None or not result.ok:
+    if result is None or "layers" not in result.values:
         return v.missing()
-    return _limits_verdict(v, result.values)
+    verdict = _limits_verdict(v, result.values)
+    if result.ok or verdict.points == 0:   # broken limits, even if the model cannot run
+        return verdict
+    return v.missing()
 
 
 @QUESTION.verdict("accuracy", reads=(*LIMITS, "min_accuracy"))
