@@ -338,3 +338,26 @@ def test_bulk_grades_as_the_sandbox_user(sandbox_user, python_reachable, tmp_pat
                    "--sandbox-user", "no-such-user-here")
     assert process.returncode == 2
     assert "there is no user 'no-such-user-here'" in process.stderr
+
+
+@as_root
+def test_another_assignment_runs_as_the_sandbox_user_from_the_public_copy(
+        sandbox_user, python_reachable, private_project, tmp_path):
+    """mlp-from-scratch's support module and data come from the public copy, whose
+    test labels are all blanked (that assignment scores every test digit)."""
+    reference = ROOT / "tests" / "reference_mlp_from_scratch"
+    process, results = grade_isolated(private_project, reference, "q1,q4", tmp_path)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert results["course"] == "mlp-from-scratch" and results["total"] == 10, process.stdout
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "mlp.py").write_text(
+        "import numpy as np\n"
+        "import mlp_data\n"
+        "class MLP:\n"
+        "    def __init__(self):\n"
+        "        labels = mlp_data.load_digits().test_digits\n"
+        "        print('TEST DIGITS SEEN:', sorted(set(np.asarray(labels).tolist())))\n"
+        "        raise SystemExit(0)\n")
+    process, _ = grade_isolated(private_project, probe, "q1", tmp_path)
+    assert "TEST DIGITS SEEN: [255]" in process.stdout, process.stdout

@@ -34,6 +34,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,8 @@ class Isolation:
                 f"Make the project folder private to root (`chmod -R go-rwx {project_root}`) "
                 "and grade again")
         self.user = user
+        self._running: set[int] = set()      # sandboxes running now (-j runs several)
+        self._lock = threading.Lock()
         self.base = Path(tempfile.mkdtemp(prefix="grader-isolated-"))
         try:
             os.chmod(self.base, 0o711)   # searchable, not listable: job names stay secret
@@ -243,12 +246,26 @@ class Isolation:
         return {"user": self.user.uid, "group": self.user.gid, "extra_groups": [],
                 "umask": 0o077}
 
+    def sandbox_started(self, pid: int) -> None:
+        """Note a sandbox the judge started: with -j, others run beside it, and no
+        question's clean-up may take them for strays."""
+        with self._lock:
+            self._running.add(pid)
+
+    def sandbox_ended(self, pid: int) -> None:
+        with self._lock:
+            self._running.discard(pid)
+
     def end_strays(self) -> int:
         """Kill processes of the user that were detached from a sandbox and came back
-        to the judge (its children now). Returns how many were killed."""
+        to the judge (its children now), sparing the sandboxes still running. Returns
+        how many were killed."""
         killed = 0
         for _ in range(20):     # each kill may hand the judge that process's children
-            strays = [pid for pid in _children(os.getpid()) if _owner(pid) == self.user.uid]
+            with self._lock:
+                running = set(self._running)
+            strays = [pid for pid in _children(os.getpid())
+                      if _owner(pid) == self.user.uid and pid not in running]
             if not strays:
                 break
             for pid in strays:

@@ -200,6 +200,8 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap,
                            status if shown_to is None else None, shown_to)
         pump.start()
+        if isolation is not None:
+            isolation.sandbox_started(process.pid)
         watch = _ProgressTail(job_dir / "events.jsonl", job["question"], time_limit, status)
         try:
             outcome.stopped = _wait(process, time_limit, memory_mb, watch, stop)
@@ -207,9 +209,10 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 platform_support.ask_for_traceback(process)
         finally:
             platform_support.kill_group(process)   # workers or leftovers, even on Ctrl-C
+            process.wait()      # reaped here, so its exit status is ours to read
             if isolation is not None:
+                isolation.sandbox_ended(process.pid)
                 isolation.end_strays()
-        process.wait()
         pump.join(timeout=5)
         if status is not None:
             status.end(job["question"])
