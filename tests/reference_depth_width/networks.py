@@ -13,8 +13,8 @@ def model_100():
 
 
 def model_200():
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 150), nn.ReLU(), nn.Dropout(0.1),
-                         nn.Linear(150, 50), nn.ReLU(), nn.Linear(50, 10))
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 160), nn.ReLU(), nn.Dropout(0.1),
+                         nn.Linear(160, 40), nn.ReLU(), nn.Linear(40, 10))
 
 
 def model_1000():
@@ -31,17 +31,23 @@ def cnn(dropout=0.25):
         nn.Linear(64, 10))
 
 
-def train_model(model, train_data, epochs=10, batch_size=None, learning_rate=0.001):
-    # Batches of 32, as 3G requires; the 600k-parameter MLP learns as well, four
-    # times faster, on batches of 128. The learning rate drops tenfold half-way.
-    if batch_size is None:
-        batch_size = 128 if sum(p.numel() for p in model.parameters()) > 500_000 else 32
+def train_model(model, train_data, epochs=None, batch_size=None, learning_rate=0.001):
+    # The CNN: exactly 10 epochs of batch 32, as 3G requires. The fully connected
+    # networks: 30 epochs of 128, each batch shifted by up to 2 pixels (augmentation
+    # against over-fitting). The learning rate drops tenfold half-way and again later.
+    convolutional = any(isinstance(module, nn.Conv2d) for module in model.modules())
+    epochs = epochs or (10 if convolutional else 30)
+    batch_size = batch_size or (32 if convolutional else 128)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, [epochs // 2], 0.1)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, [epochs // 2, epochs * 5 // 6], 0.1)
     loader = DataLoader(train_data, batch_size=batch_size, shuffle=True)
     model.train()
     for epoch in range(epochs):
         for images, labels in loader:
+            if not convolutional:
+                dx, dy = torch.randint(-2, 3, (2,)).tolist()
+                images = torch.roll(images, shifts=(dy, dx), dims=(2, 3))
             optimizer.zero_grad()
             loss = nn.functional.cross_entropy(model(images), labels)
             loss.backward()
