@@ -80,3 +80,30 @@ def processes_in(folder: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def solution_with(reference: Path, folder: Path, appended: dict[str, str] | None = None,
+                  replaced: dict[str, tuple[str, str]] | None = None) -> Path:
+    """A copy of the staff solution in ``reference`` (every .py file there) in
+    ``folder``, with code appended to some files (a later ``def`` replaces an earlier
+    one) or one passage replaced (``file: (old, new)``; the old text must be there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sorted(reference.glob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        old, new = (replaced or {}).get(source.name, ("", ""))
+        if old:
+            assert old in text, old
+            text = text.replace(old, new)
+        extra = (appended or {}).get(source.name, "")
+        (folder / source.name).write_text(text + ("\n\n" + extra if extra else ""),
+                                          encoding="utf-8")
+    return folder
+
+
+def grade_json(tmp_path: Path, student: Path, *args: str):
+    """``run_autograder`` on ``student`` without graphics, with its JSON results; the
+    run must end with exit status 0."""
+    process, results = run_autograder("--student-dir", str(student), "--no-graphics",
+                                      "--json", str(tmp_path / "results.json"), *args)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return process, results

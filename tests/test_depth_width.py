@@ -5,14 +5,13 @@ its points with a message naming the rule."""
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from grader.assignments.depth_width.questions import cnn_network
 from grader.instructor import release
-from helpers import ROOT, messages, points_by_test, run_autograder
+from helpers import ROOT, grade_json, messages, points_by_test, solution_with
 
 REFERENCE = ROOT / "tests" / "reference_depth_width"
 SKELETON = ROOT / "grader" / "assignments" / "depth_width" / "skeleton"
@@ -20,32 +19,17 @@ FILES = ("networks.py", "answers.py")
 WRITTEN = "q1d,q1e,q3b,q3c,q3d,q3e"
 
 
-def submission(folder: Path, appended: dict[str, str] | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        (folder / name).write_text((REFERENCE / name).read_text() + "\n\n"
-                                   + (appended or {}).get(name, ""))
-    return folder
-
-
-def grade(tmp_path: Path, student: Path, *args: str):
-    process, results = run_autograder("--student-dir", str(student), "--no-graphics",
-                                      "--json", str(tmp_path / "results.json"), *args)
-    assert process.returncode == 0, process.stdout + process.stderr
-    return process, results
-
-
 def test_the_staff_solution_earns_full_marks(tmp_path):
-    process, results = grade(tmp_path, REFERENCE)
+    process, results = grade_json(tmp_path, REFERENCE)
     assert results["course"] == "depth-width"
     assert results["total"] == results["max"] + 6 == 70, process.stdout
     assert "q3g-sweep" not in results["questions"]        # optional: not run unless asked
 
 
 def test_the_written_answers_and_the_skeleton(tmp_path):
-    _, results = grade(tmp_path, REFERENCE, "-q", WRITTEN)
+    _, results = grade_json(tmp_path, REFERENCE, "-q", WRITTEN)
     assert results["total"] == 26
-    process, skeleton = grade(tmp_path, SKELETON)
+    process, skeleton = grade_json(tmp_path, SKELETON)
     assert skeleton["total"] == 0
     for test in skeleton["tests"]:
         assert test["message"].strip(), test["name"]
@@ -65,8 +49,8 @@ def max_pool(matrix):
 
 
 def test_wrong_pooling_answers_cost_their_points(tmp_path):
-    student = submission(tmp_path / "s", {"answers.py": WRONG_POOLING})
-    _, results = grade(tmp_path, student, "-q", WRITTEN)
+    student = solution_with(REFERENCE, tmp_path / "s", {"answers.py": WRONG_POOLING})
+    _, results = grade_json(tmp_path, student, "-q", WRITTEN)
     points = {test["question"]: test["points"] for test in results["tests"]}
     assert points == {"q1d": 7, "q1e": 8, "q3b": 2, "q3c": 3, "q3d": 0, "q3e": 0}
     assert "expected [[1.0, 0.5], [0.5, 0.25]] (2x2 windows, stride 2)" in messages(results, "q3d")
@@ -99,8 +83,8 @@ class Block(nn.Module):
 ], ids=["Conv1d", "LayerNorm", "a module of one's own"])
 def test_a_forbidden_layer_fails_the_limits_before_any_training(tmp_path, layers, said):
     code = f"{BLOCK}\n\ndef model_100():\n    return nn.Sequential({layers})\n"
-    student = submission(tmp_path / "s", {"networks.py": code})
-    _, results = grade(tmp_path, student, "-q", "q2c")
+    student = solution_with(REFERENCE, tmp_path / "s", {"networks.py": code})
+    _, results = grade_json(tmp_path, student, "-q", "q2c")
     assert results["total"] == 0
     text = messages(results, "q2c")
     assert "only Flatten, Linear, ReLU, Softmax, Dropout layers are allowed" in text
@@ -108,8 +92,8 @@ def test_a_forbidden_layer_fails_the_limits_before_any_training(tmp_path, layers
 
 
 def test_one_unit_over_the_budget_is_named_with_the_count_and_the_limit(tmp_path):
-    student = submission(tmp_path / "s", {"networks.py": ONE_UNIT_OVER})
-    _, results = grade(tmp_path, student, "-q", "q2c")
+    student = solution_with(REFERENCE, tmp_path / "s", {"networks.py": ONE_UNIT_OVER})
+    _, results = grade_json(tmp_path, student, "-q", "q2c")
     assert points_by_test(results) == {
         "q2c: model_100: only Flatten, Linear, ReLU, Softmax, Dropout; at most 100 hidden "
         "units in at least 1 hidden layer(s)": 0,
@@ -136,16 +120,16 @@ def train_model(model, train_data):
 
 
 def test_a_cnn_without_batch_norm_loses_the_question(tmp_path):
-    student = submission(tmp_path / "s", {"networks.py": NO_BATCH_NORM})
-    _, results = grade(tmp_path, student, "-q", "q3g")
+    student = solution_with(REFERENCE, tmp_path / "s", {"networks.py": NO_BATCH_NORM})
+    _, results = grade_json(tmp_path, student, "-q", "q3g")
     assert results["total"] == 0
     assert "the model has no BatchNorm2d layer; at least one is required" \
         in messages(results, "q3g")
 
 
 def test_the_epochs_and_the_batch_size_are_counted_from_the_training(tmp_path):
-    student = submission(tmp_path / "s", {"networks.py": ONE_EPOCH_OF_64})
-    _, results = grade(tmp_path, student, "-q", "q3g")
+    student = solution_with(REFERENCE, tmp_path / "s", {"networks.py": ONE_EPOCH_OF_64})
+    _, results = grade_json(tmp_path, student, "-q", "q3g")
     points = points_by_test(results)
     assert points["q3g: train_model: exactly 10 epochs of batch size 32"] == 0
     assert points["q3g: cnn: allowed layers, under 1,000,000 parameters, a Dropout and a " \

@@ -5,37 +5,20 @@ points with a message naming it."""
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from grader.instructor import release
-from helpers import ROOT, messages, points_by_test, run_autograder
+from helpers import ROOT, grade_json, messages, points_by_test, solution_with
 
 REFERENCE = ROOT / "tests" / "reference_first_networks"
 SKELETON = ROOT / "grader" / "assignments" / "first_networks" / "skeleton"
 FILES = ("quadrants.py", "mnist_linear.py")
 
 
-def submission(folder: Path, appended: dict[str, str] | None = None) -> Path:
-    """The staff solution with code appended (a later def replaces an earlier one)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        extra = (appended or {}).get(name, "")
-        (folder / name).write_text((REFERENCE / name).read_text() + "\n\n" + extra)
-    return folder
-
-
-def grade(tmp_path: Path, student: Path, *args: str) -> tuple[object, dict]:
-    process, results = run_autograder("--student-dir", str(student), "--no-graphics",
-                                      "--json", str(tmp_path / "results.json"), *args)
-    assert process.returncode == 0, process.stdout + process.stderr
-    return process, results
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_the_staff_solution_earns_full_marks_on_every_seed(tmp_path, seed):
-    process, results = grade(tmp_path, REFERENCE, "--seed", str(seed))
+    process, results = grade_json(tmp_path, REFERENCE, "--seed", str(seed))
     assert results["course"] == "first-networks"
     assert results["total"] == results["max"] == 10, process.stdout
     if seed == 0:
@@ -44,7 +27,7 @@ def test_the_staff_solution_earns_full_marks_on_every_seed(tmp_path, seed):
 
 
 def test_the_skeleton_earns_zero_with_a_reason_per_check(tmp_path):
-    process, results = grade(tmp_path, SKELETON)
+    process, results = grade_json(tmp_path, SKELETON)
     assert results["total"] == 0
     for test in results["tests"]:
         assert test["message"].strip(), test["name"]
@@ -84,8 +67,8 @@ def train_mnist(model, train_data, test_data, eval_every=500):
 
 
 def test_the_axis_on_the_wrong_side_costs_the_labels_point(tmp_path):
-    student = submission(tmp_path / "s", {"quadrants.py": AXIS_ON_THE_WRONG_SIDE})
-    _, results = grade(tmp_path, student, "-q", "q1")
+    student = solution_with(REFERENCE, tmp_path / "s", {"quadrants.py": AXIS_ON_THE_WRONG_SIDE})
+    _, results = grade_json(tmp_path, student, "-q", "q1")
     assert points_by_test(results) == {
         "q1: quadrant_labels: the rule, axes included": 0,
         "q1: quadrant_dataset: labelled points fixed by the seed": 1}
@@ -94,8 +77,8 @@ def test_the_axis_on_the_wrong_side_costs_the_labels_point(tmp_path):
 
 
 def test_standardising_with_the_test_statistics_costs_question_3(tmp_path):
-    student = submission(tmp_path / "s", {"mnist_linear.py": TEST_STATISTICS})
-    _, results = grade(tmp_path, student, "-q", "q3")
+    student = solution_with(REFERENCE, tmp_path / "s", {"mnist_linear.py": TEST_STATISTICS})
+    _, results = grade_json(tmp_path, student, "-q", "q3")
     assert results["total"] == 0
     assert "standardised with the test set's own statistics" in messages(results, "q3")
 
@@ -115,8 +98,8 @@ COLUMNS_SWAPPED = TRAINING_ACCURACY_AS_TEST.replace(
 def test_training_accuracy_reported_as_testing_accuracy_costs_the_history_point(
         tmp_path, mistake, said):
     assert mistake.count("test_data") >= 1
-    student = submission(tmp_path / "s", {"mnist_linear.py": mistake})
-    _, results = grade(tmp_path, student, "-q", "q4")
+    student = solution_with(REFERENCE, tmp_path / "s", {"mnist_linear.py": mistake})
+    _, results = grade_json(tmp_path, student, "-q", "q4")
     assert points_by_test(results) == {
         "q4: train_mnist: accuracy on test digits": 2,
         "q4: train_mnist: periodic evaluation on the test set": 0,

@@ -5,42 +5,19 @@ exactly its points with a message naming it."""
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from grader.instructor import release
-from helpers import ROOT, messages, points_by_test, run_autograder
+from helpers import ROOT, grade_json, messages, points_by_test, solution_with
 
 REFERENCE = ROOT / "tests" / "reference_mlp_from_scratch"
 SKELETON = ROOT / "grader" / "assignments" / "mlp_from_scratch" / "skeleton"
 FILES = ("mlp.py", "cnn.py")
 
 
-def submission(folder: Path, appended: dict[str, str] | None = None,
-               replaced: dict[str, tuple[str, str]] | None = None) -> Path:
-    """The staff solution with code appended (a later def replaces an earlier one)
-    or a line replaced."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        text = (REFERENCE / name).read_text()
-        for old, new in [(replaced or {}).get(name, ("", ""))]:
-            if old:
-                assert old in text, old
-                text = text.replace(old, new)
-        (folder / name).write_text(text + "\n\n" + (appended or {}).get(name, ""))
-    return folder
-
-
-def grade(tmp_path: Path, student: Path, *args: str):
-    process, results = run_autograder("--student-dir", str(student), "--no-graphics",
-                                      "--json", str(tmp_path / "results.json"), *args)
-    assert process.returncode == 0, process.stdout + process.stderr
-    return process, results
-
-
 def test_the_staff_solution_earns_full_marks_with_margin(tmp_path):
-    process, results = grade(tmp_path, REFERENCE)
+    process, results = grade_json(tmp_path, REFERENCE)
     assert results["course"] == "mlp-from-scratch"
     assert "graded as assignment mlp-from-scratch" in process.stdout
     assert results["total"] - results["extra_credit"] == results["max"] == 65, process.stdout
@@ -52,13 +29,13 @@ def test_the_staff_solution_earns_full_marks_with_margin(tmp_path):
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_the_staff_mlp_clears_92_percent_on_every_seed(tmp_path, seed):
-    _, results = grade(tmp_path, REFERENCE, "-q", "q3", "--seed", str(seed))
+    _, results = grade_json(tmp_path, REFERENCE, "-q", "q3", "--seed", str(seed))
     accuracy = next(t["metric"] for t in results["tests"] if t["check"] == "accuracy")
     assert accuracy >= 0.92
 
 
 def test_the_skeleton_earns_zero_with_a_reason_per_question(tmp_path):
-    _, results = grade(tmp_path, SKELETON)
+    _, results = grade_json(tmp_path, SKELETON)
     assert results["total"] == 0
     for question in ("q1", "q2", "q3", "q4", "q5"):
         assert messages(results, question).strip(), question
@@ -109,9 +86,9 @@ GRADIENTS, ACCUMULATE = "q2: update_grad: the cross-entropy's gradients", \
     (NOT_RESET, None, ACCUMULATE, "after reset_grad, W1_grad is not all zeros"),
 ], ids=["transposed", "averaged", "no sigmoid derivative", "not reset"])
 def test_a_back_propagation_mistake_costs_its_check(tmp_path, appended, replaced, lost, said):
-    student = submission(tmp_path / "s", {"mlp.py": appended},
+    student = solution_with(REFERENCE, tmp_path / "s", {"mlp.py": appended},
                          {"mlp.py": replaced} if replaced else None)
-    _, results = grade(tmp_path, student, "-q", "q2")
+    _, results = grade_json(tmp_path, student, "-q", "q2")
     points = points_by_test(results)
     assert points[lost] == 0 and sum(points.values()) == 15 - (8 if lost == GRADIENTS else 2), \
         points
@@ -119,12 +96,12 @@ def test_a_back_propagation_mistake_costs_its_check(tmp_path, appended, replaced
 
 
 def test_a_torch_import_in_mlp_py_fails_its_questions_when_imports_are_enforced(tmp_path):
-    student = submission(tmp_path / "s", {"mlp.py": "import torch\n"})
-    process, results = grade(tmp_path, student, "-q", "q1,q4")
+    student = solution_with(REFERENCE, tmp_path / "s", {"mlp.py": "import torch\n"})
+    process, results = grade_json(tmp_path, student, "-q", "q1,q4")
     assert results["total"] == 10
     assert "*** Warning: mlp.py: `import torch` is not one of the skeleton's imports" \
         in process.stdout
-    _, enforced = grade(tmp_path, student, "-q", "q1,q4", "--enforce-imports")
+    _, enforced = grade_json(tmp_path, student, "-q", "q1,q4", "--enforce-imports")
     assert enforced["total"] == 0
     assert "--enforce-imports" in messages(enforced, "q1")
 
@@ -149,16 +126,16 @@ def train_mlp(model, dataset):
 
 
 def test_training_on_the_test_set_earns_nothing_and_says_why(tmp_path):
-    student = submission(tmp_path / "s", {"mlp.py": TRAINS_ON_THE_TEST_SET})
-    _, results = grade(tmp_path, student, "-q", "q3")
+    student = solution_with(REFERENCE, tmp_path / "s", {"mlp.py": TRAINS_ON_THE_TEST_SET})
+    _, results = grade_json(tmp_path, student, "-q", "q3")
     assert results["total"] == 0
     assert "dataset.test_labels is kept by the autograder" in messages(results, "q3")
     assert "validation set" in messages(results, "q3")
 
 
 def test_a_training_loop_that_never_ends_is_stopped_at_the_limit(tmp_path):
-    student = submission(tmp_path / "s", {"mlp.py": NEVER_ENDS})
-    _, results = grade(tmp_path, student, "-q", "q3", "--time-limit-scale", "0.02")
+    student = solution_with(REFERENCE, tmp_path / "s", {"mlp.py": NEVER_ENDS})
+    _, results = grade_json(tmp_path, student, "-q", "q3", "--time-limit-scale", "0.02")
     assert results["total"] == 0
     assert "did not finish within the time limit of 18 s" in messages(results, "q3")
 

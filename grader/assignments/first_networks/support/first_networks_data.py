@@ -24,26 +24,16 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from grader.core.paths import data_folder
+
 # MNIST's test digits are split alternately: even rows are yours, odd rows the
 # autograder's.
 YOUR_TEST_ROWS = slice(0, None, 2)
 GRADED_TEST_ROWS = slice(1, None, 2)
 
 
-def data_folder() -> Path:
-    """The project's data/ folder: the first folder above this file that holds
-    data/mnist.npz (this file sits at the top of the student's project, or inside
-    the autograder's grader/ folder)."""
-    here = Path(__file__).resolve()
-    for folder in here.parents:
-        if (folder / "data" / "mnist.npz").is_file():
-            return folder / "data"
-    raise FileNotFoundError(f"there is no data/mnist.npz in any folder above {here}: copy "
-                            "data/mnist.npz from a fresh download of the project")
-
-
 def _arrays(data_dir: Path | None = None) -> dict[str, np.ndarray]:
-    path = Path(data_dir or data_folder()) / "mnist.npz"
+    path = Path(data_dir or data_folder(__file__)) / "mnist.npz"
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in ("train_images", "train_labels",

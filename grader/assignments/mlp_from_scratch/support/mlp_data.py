@@ -27,18 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.core.paths import data_folder
+
 TRAINING, VALIDATION = slice(0, 50000), slice(50000, 60000)
-
-
-def data_folder() -> Path:
-    """The first folder above this file holding data/mnist.npz (this file sits at the
-    top of the student's project, or inside the autograder's grader/ folder)."""
-    here = Path(__file__).resolve()
-    for folder in here.parents:
-        if (folder / "data" / "mnist.npz").is_file():
-            return folder / "data"
-    raise FileNotFoundError(f"there is no data/mnist.npz in any folder above {here}: copy "
-                            "data/mnist.npz from a fresh download of the project")
 
 
 def one_hot(digits: np.ndarray) -> np.ndarray:
@@ -111,7 +102,7 @@ def _predict(model, images: np.ndarray) -> np.ndarray:
 
 def load_digits(data_dir: Path | str | None = None) -> Digits:
     """MNIST split as described at the top of this file."""
-    path = Path(data_dir or data_folder()) / "mnist.npz"
+    path = Path(data_dir or data_folder(__file__)) / "mnist.npz"
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
