@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))     # the support modules import grader
 sys.path.insert(0, str(ROOT / "tests" / "reference_depth_width"))
 sys.path.insert(1, str(ROOT / "grader" / "assignments" / "depth_width" / "support"))
 

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))     # the support modules import grader
 sys.path.insert(0, str(ROOT / "tests" / "reference_mlp_from_scratch"))
 sys.path.insert(1, str(ROOT / "grader" / "assignments" / "mlp_from_scratch" / "support"))
 
