@@ -18,8 +18,8 @@ GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="autograder.py", description="Grade the machine-learning project (questions q1-q7), "
-        "or another assignment of the kit (listed at the end).")
+        prog="autograder.py", description="Grade the machine-learning project (questions "
+        "q1-q7),\nor another assignment of the kit (listed at the end).")
     parser.add_argument("-q", "--question", metavar="QUESTION", action="append",
                         help="grade one question, e.g. -q q3 (its prerequisites are not "
                              "required); repeat it or list several (-q q1,q2) for more")
