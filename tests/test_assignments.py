@@ -89,9 +89,20 @@ def test_the_course_versions_are_recognised_from_the_source(tmp_path, with_zeros
 def test_the_help_lists_each_assignment_on_its_own_lines(with_zeros):
     text = assignments.help_epilog()
     assert text.splitlines()[0] == "course versions and other assignments (--course NAME):"
-    assert "  zeros           a model that returns zeros" in text.splitlines()
+    zeros = [line for line in text.splitlines() if line.startswith("  zeros ")]
+    assert len(zeros) == 1 and zeros[0].split(None, 1)[1] == "a model that returns zeros"
+    def column(line):       # where the summary text starts on this line
+        if line.startswith("   "):
+            return len(line) - len(line.lstrip())
+        name = line.split()[0]
+        return line.index(line[2 + len(name):].lstrip(), 2 + len(name))
+    starts = {column(line) for line in text.splitlines()[1:]}
+    assert len(starts) == 1, "every summary starts in one column"
     assert all(len(line) <= 80 for line in text.splitlines())
-    assert assignments.question_ids() == [q.id for q in QUESTIONS]
+    ids = assignments.question_ids()
+    assert ids[:len(QUESTIONS)] == [q.id for q in QUESTIONS] and len(set(ids)) == len(ids)
+    assert "q1" in ids and all(q.id in ids for a in assignments.registry().values()
+                               for q in a.questions)
 
 
 def test_two_assignments_may_share_a_data_file_only_with_one_digest(monkeypatch):
