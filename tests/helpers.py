@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +108,51 @@ def grade_json(tmp_path: Path, student: Path, *args: str):
                                       "--json", str(tmp_path / "results.json"), *args)
     assert process.returncode == 0, process.stdout + process.stderr
     return process, results
+
+
+def _stat(pid: int) -> tuple[int, str, int] | None:
+    """(parent id, state, start time) of a process from /proc (Linux), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), fields[0], int(fields[19])
+
+
+def process_tree(root: int) -> set[tuple[int, int]]:
+    """Every live process below ``root`` (and ``root``) as (pid, start time): the
+    start time tells a process from a later one given the same id."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (info := _stat(int(entry))) is not None:
+            table[int(entry)] = info
+    found, frontier = set(), [root]
+    while frontier:
+        pid = frontier.pop()
+        if pid in table and table[pid][1] != "Z":
+            found.add((pid, table[pid][2]))
+            frontier += [child for child, info in table.items() if info[0] == pid]
+    return found
+
+
+def still_running(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of ``processes`` (from ``process_tree``) that have not ended (a zombie,
+    ended but not yet collected, counts as ended)."""
+    left = set()
+    for pid, started in processes:
+        info = _stat(pid)
+        if info is not None and info[2] == started and info[1] != "Z":
+            left.add((pid, started))
+    return left
+
+
+def wait_for(predicate, seconds: float, every: float = 0.05):
+    """Poll ``predicate`` until it returns something true or ``seconds`` pass; returns
+    its last value (the caller asserts on it)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(every)

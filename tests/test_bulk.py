@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from helpers import ROOT, STUDENT_FILES, make_submission
+from helpers import ROOT, STUDENT_FILES, make_submission, process_tree, still_running, wait_for
 
 QUESTIONS = ["-q", "q1,q6", "--jobs", "2"]
 
@@ -106,15 +106,25 @@ def test_an_interrupted_run_finishes_on_the_next(graded, submissions, tmp_path, 
     process = subprocess.Popen([sys.executable, "-m", "grader", "bulk", str(submissions),
                                 "--out", str(out), *QUESTIONS], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "results").glob("*.json"))) < 3:
-        time.sleep(0.2)
+
+    def grading_with_sandboxes():   # some results saved, and sandboxes running below
+        tree = process_tree(process.pid)
+        return len(list((out / "results").glob("*.json"))) >= 2 and len(tree) >= 4 and tree
+
+    tree = wait_for(grading_with_sandboxes, 300)
     process.send_signal(how)
-    process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=120)
+    assert tree, "the run never had sandboxes running"
     assert len(list((out / "results").glob("*.json"))) < 7, "the run ended before the signal"
+    if how == signal.SIGINT:
+        assert process.returncode == 130 and "Traceback" not in stderr, stderr
+        assert not still_running(tree), "bulk exited before its children"
+    wait_for(lambda: not still_running(tree), 60)
+    assert not still_running(tree), f"left running: {still_running(tree)}"
     finished = bulk("bulk", submissions, "--out", out, *QUESTIONS)
     assert finished.returncode == 0, finished.stderr
     assert rows(out) == rows(graded[0])
+    assert [p.name for p in (out / ".work").iterdir()] == ["bulk.lock"], "a run left files"
 
 
 def test_shards_merge_into_the_whole(graded, submissions, tmp_path):

@@ -11,6 +11,11 @@ per run. One bad submission costs only its own row. Results go to OUTDIR:
                         grader/instructor/bulk_reports.py)
     summary.png         totals and each question's pass rate
 
+While a run is alive it keeps its unpacked zips, its staff copy and its job folders
+in OUTDIR/.work/run-*/ and holds a lock there: a second run on the same OUTDIR refuses,
+and the ``autograder.py`` processes it starts end with it, even when it is killed
+(grader/instructor/work_folder.py, grader/core/lifetime.py).
+
 Each file is written atomically. Re-running the same command skips submissions
 whose result matches their files, the seed, the options and the grader version;
 ``--force`` regrades. A failure of our own machinery is retried once, then
@@ -24,7 +29,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -34,10 +38,12 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from grader import assignments
+from grader.core import lifetime
 from grader.core.source import PROJECT_FILES
 from grader.core.table import LIMITS
 from grader.instructor.bulk_reports import GRADED, GRADER_ERROR, rebuild_reports
 from grader.instructor.submissions import OK, Submission, SubmissionsError, discover
+from grader.instructor.work_folder import Busy, WorkFolder, read_only_staff_copy
 from grader.judge import isolation
 from grader.judge.data import DataProblem, JudgeData
 from grader.judge.report import atomic_write
@@ -71,43 +77,63 @@ def safe_name(identifier: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in identifier) or "_"
 
 
-# ----------------------------------------------------------------- staff copy
-
-def read_only_staff_copy(destination: Path) -> Path:
-    """Copy the staff files to ``destination`` and make them read-only, so that
-    student code (run as the same, non-root user) cannot change what the next
-    submission is graded with. The judge still checks and restores them."""
-    destination.mkdir(parents=True)
-    for name in STAFF_ROOT_FILES:
-        shutil.copy2(PROJECT_ROOT / name, destination / name)
-    for folder in STAFF_FOLDERS:
-        shutil.copytree(PROJECT_ROOT / folder, destination / folder,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    for path in sorted(destination.rglob("*"), reverse=True) + [destination]:
-        mode = path.stat().st_mode
-        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    return destination
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a tree made read-only by ``read_only_staff_copy``."""
-    if not path.exists():
-        return
-    for item in [path, *path.rglob("*")]:
-        if item.is_dir() and not item.is_symlink():
-            item.chmod(item.stat().st_mode | stat.S_IWUSR)
-    shutil.rmtree(path, ignore_errors=True)
-
-
 # ------------------------------------------------------------- one submission
+
+class Stopped(Exception):
+    """The run was interrupted while this submission was graded: nothing is recorded."""
+
+
+class Crew:
+    """What the worker threads share: the ``autograder.py`` processes running now, and
+    whether the run is stopping (Ctrl-C, SIGTERM), so that none is started or retried
+    and every running one is ended."""
+
+    STOP_SECONDS = 30.0     # for the children to stop their sandboxes and exit
+
+    def __init__(self, work: WorkFolder):
+        self.work = work
+        self.stopping = threading.Event()
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def start(self, command: list[str], **options) -> subprocess.Popen:
+        with self._lock:
+            if self.stopping.is_set():
+                raise Stopped()
+            process = subprocess.Popen(command, pass_fds=self.work.inherited_fds, **options)
+            self._running.add(process)
+            return process
+
+    def finished(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._running.discard(process)
+        if self.stopping.is_set():
+            raise Stopped()
+
+    def stop(self) -> None:
+        """End every running autograder.py: SIGTERM (each stops its sandboxes), then
+        SIGKILL for any still there after ``STOP_SECONDS``."""
+        with self._lock:
+            self.stopping.set()
+            running = list(self._running)
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + self.STOP_SECONDS
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
 
 class Job:
     """Grades one submission into OUTDIR (called from worker threads)."""
 
     def __init__(self, submission: Submission, out: Path, staff: Path, options: dict,
-                 autograder_args: list[str], timeout: float):
+                 autograder_args: list[str], timeout: float, crew: Crew):
         self.submission, self.out, self.staff = submission, out, staff
         self.options, self.args, self.timeout = options, autograder_args, timeout
+        self.crew = crew
         self.key = safe_name(submission.id)
         self.result_path = out / "results" / f"{self.key}.json"
         self.output_path = out / "output" / f"{self.key}.txt"
@@ -154,7 +180,7 @@ class Job:
                            f"{outcome['returncode']}); see output/{self.key}.txt"}
 
     def _attempt(self) -> dict:
-        with tempfile.TemporaryDirectory(prefix="bulk-") as folder:
+        with tempfile.TemporaryDirectory(prefix="bulk-", dir=self.crew.work.jobs) as folder:
             student = Path(folder) / "student"
             student.mkdir()
             for name, path in self.submission.files.items():
@@ -164,20 +190,25 @@ class Job:
                        str(student), "--json", str(results), *self.args]
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
             env.pop("DISPLAY", None)
+            # It ends (as on SIGTERM) when this process dies, even by SIGKILL (Linux).
+            process = self.crew.start(command, cwd=folder, env=lifetime.child_env(env),
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      stdin=subprocess.DEVNULL, text=True,
+                                      encoding="utf-8", errors="replace")
             try:
-                process = subprocess.run(command, cwd=folder, env=env, capture_output=True,
-                                         text=True, timeout=self.timeout,
-                                         stdin=subprocess.DEVNULL)
-                output, code = process.stdout + process.stderr, process.returncode
-            except subprocess.TimeoutExpired as expired:
-                output = f"{expired.stdout or ''}\nthe autograder ran past {self.timeout:g} s"
+                stdout, stderr = process.communicate(timeout=self.timeout)
+                output, code = stdout + stderr, process.returncode
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, _ = process.communicate()
+                output = f"{stdout}\nthe autograder ran past {self.timeout:g} s"
                 code = None
+            finally:
+                self.crew.finished(process)
             try:
                 result = json.loads(results.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 result = None
-        if isinstance(output, bytes):
-            output = output.decode("utf-8", errors="replace")
         return {"output": output, "returncode": code, "result": result}
 
 
@@ -285,10 +316,26 @@ def run_bulk(args) -> int:
               "--memory-limit at least 256", file=sys.stderr)
         return 2
     out = args.out.resolve()
-    work = out / ".work"
-    remove_tree(work)
     try:
-        layout, submissions = discover(args.submissions, work / "unpacked")
+        work = WorkFolder(out)
+    except Busy as busy:
+        print(f"grader bulk: {busy}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"grader bulk: cannot write to {out} ({error.strerror or error}); give an "
+              "--out folder you may write to", file=sys.stderr)
+        return 2
+    try:
+        with lifetime.terminate_as_interrupt():
+            return _bulk(args, questions, out, work)
+    finally:
+        for problem in work.close():
+            print(f"grader bulk: could not delete {problem}", file=sys.stderr)
+
+
+def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
+    try:
+        layout, submissions = discover(args.submissions, work.folder / "unpacked")
     except SubmissionsError as error:
         print(f"grader bulk: {error}", file=sys.stderr)
         return 2
@@ -301,11 +348,11 @@ def run_bulk(args) -> int:
                "questions": questions, "time_limit_scale": args.time_limit_scale,
                "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
                "sandbox_user": args.sandbox_user, "course": args.course}
-    staff = read_only_staff_copy(work / "staff")
+    staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
+                                 STAFF_FOLDERS)
     if args.sandbox_user:
         problem = _check_sandbox_user(args.sandbox_user, staff, args.course)
         if problem:
-            remove_tree(work)
             print(f"grader bulk: {problem}", file=sys.stderr)
             return 2
     # Parallel across submissions (--jobs); each submission's questions one at a time.
@@ -324,24 +371,24 @@ def run_bulk(args) -> int:
     chosen = [assignments.get(args.course)] if args.course else assignments.registry().values()
     timeout = 600 + max(sum(q.time_limit for q in assignment.questions)
                         for assignment in chosen) * args.time_limit_scale
+    crew = Crew(work)
     jobs = []
     for submission in submissions:
         extra = []
         if args.save_plots:
             extra = ["--save-plots", str(out / "plots" / safe_name(submission.id))]
-        job = Job(submission, out, staff, options, autograder_args + extra, timeout)
+        job = Job(submission, out, staff, options, autograder_args + extra, timeout, crew)
         if args.force or not job.up_to_date():
             jobs.append(job)
     print(f"{len(submissions) - len(jobs)} already graded with these settings; grading "
           f"{len(jobs)} with {args.jobs} at a time", file=sys.stderr)
     try:
-        _run_jobs(jobs, args.jobs)
-    except KeyboardInterrupt:
-        print("\ngrader bulk: interrupted; finished submissions are saved, and running the "
-              "same command again grades the rest", file=sys.stderr)
-        return 130
-    finally:
-        remove_tree(work)
+        _run_jobs(jobs, args.jobs, crew)
+    except KeyboardInterrupt as stopped:
+        print("\ngrader bulk: " + ("stopped (SIGTERM)" if isinstance(
+              stopped, lifetime.Terminated) else "interrupted") + "; finished submissions are "
+              "saved, and running the same command again grades the rest", file=sys.stderr)
+        return 143 if isinstance(stopped, lifetime.Terminated) else 130
     print(rebuild_reports(out))
     print(f"wrote {out / 'grades.csv'} and {out / 'summary.png'}")
     return 0
@@ -363,7 +410,7 @@ def _check_sandbox_user(name: str, staff: Path, course: str | None) -> str:
     return ""
 
 
-def _run_jobs(jobs: list[Job], workers: int) -> None:
+def _run_jobs(jobs: list[Job], workers: int, crew: Crew) -> None:
     progress = Progress(len(jobs))
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
@@ -373,6 +420,9 @@ def _run_jobs(jobs: list[Job], workers: int) -> None:
             for future in done:
                 progress.finished(future.result())
             progress.tick()
+    except BaseException:
+        crew.stop()         # no submission is started or retried; running ones end
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
 from grader import assignments
+from grader.core import lifetime
+from grader.core.results import format_points
 from grader.core.table import LIMITS
 from grader.judge import platform_support
 
@@ -91,6 +94,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    # Started by `python -m grader bulk`: end (cleanly, as on SIGTERM) when it dies.
+    lifetime.die_with_parent(signal.SIGTERM)
     try:
         assignments.registry()
     except Exception:  # noqa: BLE001 - our own tables are broken: say so, grade nothing
@@ -157,7 +162,8 @@ def main(argv=None) -> int:
             notes.append(f"--sandbox-user {args.sandbox_user} takes effect only when the "
                          "autograder runs as root; your code runs as you")
     try:
-        return _grade(args, settings, data, reporter, notes, isolation)
+        with lifetime.terminate_as_interrupt():
+            return _grade(args, settings, data, reporter, notes, isolation)
     finally:
         if isolation is not None:
             isolation.close()
@@ -207,9 +213,14 @@ def _grade(args, settings, data, reporter, notes, isolation) -> int:
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None,
                                jobs=jobs)
-    except KeyboardInterrupt:
-        print("\nInterrupted: grading stopped; no results were written.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stopped:
+        terminated = isinstance(stopped, lifetime.Terminated)
+        done = ", ".join(f"{r.question.id} {format_points(r.points)}/"
+                         f"{format_points(r.max_points)}" for r in grader.finished)
+        print(f"\n{'Stopped (SIGTERM)' if terminated else 'Interrupted'}: grading stopped; "
+              + (f"finished before it: {done}; " if done else "")
+              + "no results were written.", file=sys.stderr)
+        return 143 if terminated else 130
     reporter.summary(results)
     seconds = time.monotonic() - started
     if settings.plots_dir:   # printed only: a Gradescope run's folder means nothing to students

@@ -72,6 +72,7 @@ class Grader:
                                              settings.assignment.name_variants)
         self.internal_errors = 0
         self.stop = threading.Event()     # set on Ctrl-C: every running sandbox ends
+        self.finished: list[QuestionResult] = []   # printed so far, in order
         self._lock = threading.Lock()     # questions graded side by side share these
         # Before any student code runs: the staff files as they must stay.
         self.staff = StaffFiles(settings.project_root)
@@ -94,6 +95,7 @@ class Grader:
                 result = self.grade_question(question)
             results[question.id] = result
             self.reporter.question_finished(result)
+            self.finished.append(result)
         return list(results.values())
 
     def grade_question(self, question: Question, shown_to=None) -> QuestionResult:

@@ -130,6 +130,7 @@ def grade_side_by_side(grader, questions: list[Question], honour_prerequisites: 
 def _print(grader, block: _Block) -> None:
     """Print one question's block whole, clearing the status line around it."""
     block.reporter.question_finished(block.result)
+    grader.finished.append(block.result)
     text = block.stream.getvalue()
     status = grader.status
     if status is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.core import lifetime
 from grader.core.source import StudentFiles
 from grader.judge import platform_support
 from grader.judge.isolation import Isolation
@@ -189,6 +190,7 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                    PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),
                    MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2", **env_options)
         env.pop("PYTHONPATH", None)
+        env = lifetime.child_env(env)    # the sandbox dies with this process (Linux)
         if not job["graphics"]:
             env["MPLBACKEND"] = "Agg"   # student plt.show() calls must not block
 

@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from grader.core import lifetime
 from grader.core.source import StepFailure, StopStudentCode
 from grader.core.table import SPLIT_FILES
 from grader.core.wiring import FIGURES_STEP
@@ -289,6 +290,7 @@ def _guard_exit(channel: Channel, files) -> None:
 
 
 def main(job_dir: str) -> None:
+    lifetime.die_with_parent(signal.SIGKILL)    # before any student code: ends with its judge
     job_path = Path(job_dir)
     job = json.loads((job_path / "job.json").read_text(encoding="utf-8"))
     channel = Channel(job_path)
