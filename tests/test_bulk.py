@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,6 +170,8 @@ def test_bad_input_gets_a_usage_message(tmp_path):
 
 
 def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere(monkeypatch):
+    import tqdm.std
+
     from grader.instructor import bulk as bulk_module
 
     class Terminal(io.StringIO):
@@ -176,7 +179,7 @@ def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere(monkeypatch):
             return True
 
     clock = [100.0]
-    monkeypatch.setattr(bulk_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(tqdm.std, "time", lambda: clock[0])
     for stream in (Terminal(), io.StringIO()):
         progress = bulk_module.Progress(2, stream)
         clock[0] += 3
@@ -185,17 +188,34 @@ def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere(monkeypatch):
         clock[0] += 60
         progress.tick()
         progress.finished({"status": "grader-error"})
-        progress.tick()                                   # after the end: nothing more
+        progress.close()
         text = stream.getvalue()
-        if isinstance(stream, Terminal):
-            frames = text.split("\r\x1b[K")[1:]
-            assert frames[0].startswith("graded 0/2") and "time left not known yet" in frames[0]
-            assert "graded 1/2, 0 not graded normally, 0:03 elapsed, about 0:03 left" in frames[1]
-            assert "1:03 elapsed" in frames[2]
-            assert frames[-1] == "graded 2/2, 1 not graded normally, 1:03 elapsed, about 0:00 left\n"
-            assert text.count("\n") == 1
-        else:
-            # a line every PROGRESS_SECONDS (the 60 s tick) and one at the end; no \r
-            assert text.splitlines() == [
-                "graded 1/2, 0 not graded normally, 1:03 elapsed, about 1:03 left",
-                "graded 2/2, 1 not graded normally, 1:03 elapsed, about 0:00 left"]
+        if isinstance(stream, Terminal):        # one line, redrawn: a bar, rate and ETA
+            frames = text.split("\r")[1:]
+            assert frames[0].startswith("graded:   0%|") and "0/2" in frames[0]
+            assert "0/2 [00:03<?" in frames[1] and "0 not graded normally" in frames[1]
+            assert frames[-1].startswith("graded: 100%|") and "2/2 [01:03<00:00" in frames[-1]
+            assert "1 not graded normally" in frames[-1] and "\u2588" in frames[-1]
+            assert text.count("\n") == 1 and text.endswith("\n")
+        else:   # at the start, every PROGRESS_SECONDS (the 60 s tick) and at the end; no \r
+            lines = text.splitlines()
+            assert "\r" not in text and len(lines) == 3, lines
+            assert "0/2" in lines[0] and "1/2 [01:03<01:03" in lines[1]
+            assert re.match(r"graded: 100%\|#+\| 2/2 \[01:03<00:00", lines[2]), lines[2]
+            assert lines[2].endswith("1 not graded normally]")
+
+
+def test_a_bulk_run_in_a_terminal_shows_a_bar(submissions, tmp_path):
+    out = tmp_path / "grades"
+    command = (f"{sys.executable} -m grader bulk {submissions} --out {out} -q q1 --jobs 2 "
+               "--force")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", COLUMNS="100")
+    env.pop("DISPLAY", None)
+    shown = subprocess.run(["script", "-qefc", command, "/dev/null"], cwd=ROOT, env=env,
+                           capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
+    text = shown.stdout.decode("utf-8", errors="replace")   # bytes: keep the \r
+    assert shown.returncode == 0, text
+    bars = [frame for frame in text.split("\r") if frame.startswith("graded:")]
+    assert len(bars) >= 3, text[-2000:]        # redrawn in place, not line after line
+    assert "7/7" in bars[-1] and "\u2588" in bars[-1], text[-2000:]
+    assert "submission/s" in text or "s/submission" in text

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -41,13 +42,14 @@ from grader import assignments
 from grader.core import lifetime
 from grader.core.source import PROJECT_FILES
 from grader.core.table import LIMITS
-from grader.instructor.bulk_reports import GRADED, GRADER_ERROR, rebuild_reports
-from grader.instructor.submissions import OK, Submission, SubmissionsError, discover
+from grader.instructor.bulk_reports import rebuild_reports
+from grader.instructor.feedback import FIGURE_CHOICES
+from grader.instructor.submissions import (GRADED, GRADER_ERROR, OK, Submission,
+                                           SubmissionsError, discover, safe_name)
 from grader.instructor.work_folder import Busy, WorkFolder, read_only_staff_copy
 from grader.judge import isolation
 from grader.judge.data import DataProblem, JudgeData
 from grader.judge.report import atomic_write
-from grader.judge.status import clock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STAFF_ROOT_FILES = PROJECT_FILES
@@ -70,11 +72,6 @@ def files_digest(submission: Submission) -> str:
     for name in sorted(submission.files):
         digest.update(name.encode() + b"\0" + submission.files[name].read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def safe_name(identifier: str) -> str:
-    """A file name for a submission id (ids come from folder and zip names)."""
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in identifier) or "_"
 
 
 # ------------------------------------------------------------- one submission
@@ -130,8 +127,10 @@ class Job:
     """Grades one submission into OUTDIR (called from worker threads)."""
 
     def __init__(self, submission: Submission, out: Path, staff: Path, options: dict,
-                 autograder_args: list[str], timeout: float, crew: Crew):
+                 autograder_args: list[str], timeout: float, crew: Crew,
+                 recognised_as: str = ""):
         self.submission, self.out, self.staff = submission, out, staff
+        self.recognised_as = recognised_as
         self.options, self.args, self.timeout = options, autograder_args, timeout
         self.crew = crew
         self.key = safe_name(submission.id)
@@ -144,7 +143,7 @@ class Job:
                 "submitters": [vars(s) for s in submission.submitters],
                 "files": sorted(submission.files), "problem": submission.problem,
                 "files_digest": files_digest(submission) if submission.files else "",
-                **self.options}
+                "recognised_as": self.recognised_as, **self.options}
 
     def up_to_date(self) -> bool:
         try:
@@ -215,45 +214,55 @@ class Job:
 # ------------------------------------------------------------------ commands
 
 class Progress:
-    """done/total, failures, elapsed and ETA: one line rewritten on a terminal, a
-    plain line every ``PROGRESS_SECONDS`` otherwise."""
+    """A tqdm bar of graded/total with rate and ETA, and the count of submissions not
+    graded normally: redrawn in place on a terminal; in a log (not a terminal), a plain
+    line every ``PROGRESS_SECONDS`` and one at the end."""
 
     def __init__(self, total: int, stream=None):
-        self.total, self.done, self.failed = total, 0, 0
-        self.stream = stream or sys.stderr
-        self.started = self.last = time.monotonic()
-        self.terminal = self.stream.isatty()
+        from tqdm import tqdm
+        stream = stream or sys.stderr
+        self.terminal = stream.isatty()
+        self.failed = 0
         self.lock = threading.Lock()
-        self.shown_final = False
+        # The size once, with a fallback: a terminal may report 0 x 0 (a bare pty), which
+        # tqdm would take as no room for the bar.
+        size = shutil.get_terminal_size((100, 24))
+        self.bar = tqdm(total=total, unit="submission", desc="graded",
+                        ncols=size.columns if self.terminal else 100, nrows=size.lines,
+                        file=stream if self.terminal else _Lines(stream),
+                        mininterval=0.5 if self.terminal else PROGRESS_SECONDS,
+                        maxinterval=PROGRESS_SECONDS, ascii=not self.terminal)
+        self.bar.set_postfix_str("0 not graded normally", refresh=False)
 
     def finished(self, record: dict) -> None:
         with self.lock:
-            self.done += 1
             self.failed += record.get("status") != GRADED
-        self.tick(force=self.terminal or self.done == self.total)
+            self.bar.set_postfix_str(f"{self.failed} not graded normally", refresh=False)
+            self.bar.update(1)
 
-    def tick(self, force: bool = False) -> None:
-        """Redraw the line on a terminal (the clock moves even while nothing
-        finishes); elsewhere print one every ``PROGRESS_SECONDS``."""
+    def tick(self) -> None:
+        """Let the clock move while nothing finishes (tqdm redraws when due)."""
         with self.lock:
-            now = time.monotonic()
-            if self.shown_final:
-                return
-            if force or self.terminal or now - self.last >= PROGRESS_SECONDS:
-                self.last = now
-                self.shown_final = self.done == self.total
-                self._show(now)
+            self.bar.update(0)
 
-    def _show(self, now: float) -> None:
-        elapsed = now - self.started
-        eta = f"about {clock(elapsed / self.done * (self.total - self.done))} left" \
-            if self.done else "time left not known yet"
-        line = (f"graded {self.done}/{self.total}, {self.failed} not graded normally, "
-                f"{clock(elapsed)} elapsed, {eta}")
-        if self.terminal:
-            self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total else ""))
-        else:
-            self.stream.write(line + "\n")
+    def close(self) -> None:
+        with self.lock:
+            self.bar.close()
+
+
+class _Lines:
+    """A stream for tqdm outside a terminal: each redraw becomes a line of its own
+    (tqdm starts each with a carriage return, meant to overwrite the last)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").strip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
         self.stream.flush()
 
 
@@ -289,13 +298,15 @@ def add_bulk(commands) -> None:
     parser.add_argument("--memory-limit", type=int, default=LIMITS.memory_mb, metavar="MB")
     parser.add_argument("--enforce-imports", action="store_true")
     parser.add_argument("--save-plots", action="store_true",
-                        help="save each submission's plots under OUTDIR/plots/<id>/")
+                        help="save each submission's plots under OUTDIR/plots/<id>/ "
+                             "(the feedback pages show them)")
+    _add_feedback_figures(parser)
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME (when run as "
                              "root): it cannot read the test labels or change the grader")
     assignments.add_course_option(
-        parser, "the course version or assignment of every submission (default: "
-                "recognised per submission; names below)")
+        parser, "the course version or assignment every submission is graded as "
+                "(default: the one most submissions are recognised as; names below)")
     parser.set_defaults(run=run_bulk, command="bulk")
 
 
@@ -306,7 +317,63 @@ def add_merge(commands) -> None:
                     "grades.csv and summary.png there.")
     parser.add_argument("folders", type=Path, nargs="+", metavar="OUTDIR")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
+    _add_feedback_figures(parser)
     parser.set_defaults(run=run_merge, command="merge")
+
+
+def _add_feedback_figures(parser) -> None:
+    parser.add_argument("--feedback-figures", choices=FIGURE_CHOICES, default="key",
+                        help="which saved figures each feedback page shows: each "
+                             "question's key figure (default), all, or none")
+
+
+def _instructor_extras(command: str) -> str:
+    """'' when the instructor extras bulk needs are installed, else what to do."""
+    missing = [name for name in ("jinja2", "tqdm") if importlib.util.find_spec(name) is None]
+    if not missing:
+        return ""
+    return (f"grader {command}: needs {' and '.join(missing)} (the instructor extras: the "
+            "HTML pages and the progress bar); install them with "
+            "python -m pip install -e \".[instructor]\"")
+
+
+def recognise_each(submissions: list[Submission], scratch: Path) -> dict[str, str]:
+    """The course version each readable submission's files look like, by id."""
+    found = {}
+    for submission in submissions:
+        if submission.status != OK:
+            continue
+        folder = scratch / safe_name(submission.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, path in submission.files.items():
+            shutil.copyfile(path, folder / name)
+        found[submission.id] = assignments.recognise(folder)[0].name
+    return found
+
+
+def majority(recognised: dict[str, str]) -> str:
+    """The version most submissions match (on a tie, the first in registry order)."""
+    names = list(recognised.values())
+    return max(assignments.names(), key=lambda name: (names.count(name),
+               -assignments.names().index(name))) if names else assignments.DEFAULT
+
+
+def course_note(course: str, recognised: dict[str, str], chosen: bool) -> str:
+    """The one line that says which version the class is graded as, and how many
+    submissions look like another (flagged in the CSV's recognised_as column)."""
+    others = {}
+    for name in recognised.values():
+        if name != course:
+            others[name] = others.get(name, 0) + 1
+    why = "as --course says" if chosen else (
+        f"the version {len(recognised) - sum(others.values())} of {len(recognised)} "
+        "readable submissions match; give --course to choose another")
+    line = f"Grading every submission as {course} ({why})"
+    if others:
+        line += ("; " + ", ".join(f"{count} look like {name}" for name, count in
+                                  sorted(others.items()))
+                 + ": flagged in grades.csv (recognised_as) and index.html")
+    return line
 
 
 def run_bulk(args) -> int:
@@ -314,6 +381,10 @@ def run_bulk(args) -> int:
     if args.jobs < 1 or args.time_limit_scale <= 0 or args.memory_limit < 256:
         print("grader bulk: --jobs must be at least 1, --time-limit-scale positive and "
               "--memory-limit at least 256", file=sys.stderr)
+        return 2
+    missing = _instructor_extras("bulk")
+    if missing:
+        print(missing, file=sys.stderr)
         return 2
     out = args.out.resolve()
     try:
@@ -339,6 +410,10 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     except SubmissionsError as error:
         print(f"grader bulk: {error}", file=sys.stderr)
         return 2
+    # The class's course version, from every submission (every shard agrees on it).
+    recognised = recognise_each(submissions, work.folder / "recognise")
+    course = args.course or majority(recognised)
+    print(course_note(course, recognised, chosen=bool(args.course)), file=sys.stderr)
     if args.shard:
         k, n = args.shard
         submissions = [s for index, s in enumerate(submissions) if index % n == k - 1]
@@ -347,11 +422,11 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     options = {"seed": args.seed, "grader_version": grader_version(),
                "questions": questions, "time_limit_scale": args.time_limit_scale,
                "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
-               "sandbox_user": args.sandbox_user, "course": args.course}
+               "sandbox_user": args.sandbox_user, "course": course}
     staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
                                  STAFF_FOLDERS)
     if args.sandbox_user:
-        problem = _check_sandbox_user(args.sandbox_user, staff, args.course)
+        problem = _check_sandbox_user(args.sandbox_user, staff, course)
         if problem:
             print(f"grader bulk: {problem}", file=sys.stderr)
             return 2
@@ -365,19 +440,18 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
         autograder_args.append("--enforce-imports")
     if args.sandbox_user:
         autograder_args += ["--sandbox-user", args.sandbox_user]
-    if args.course:
-        autograder_args += ["--course", args.course]
-    # Every question's limit (of the slowest assignment when each is recognised).
-    chosen = [assignments.get(args.course)] if args.course else assignments.registry().values()
-    timeout = 600 + max(sum(q.time_limit for q in assignment.questions)
-                        for assignment in chosen) * args.time_limit_scale
+    autograder_args += ["--course", course]
+    timeout = 600 + sum(q.time_limit for q in assignments.get(course).questions) \
+        * args.time_limit_scale
     crew = Crew(work)
     jobs = []
     for submission in submissions:
         extra = []
         if args.save_plots:
             extra = ["--save-plots", str(out / "plots" / safe_name(submission.id))]
-        job = Job(submission, out, staff, options, autograder_args + extra, timeout, crew)
+        job = Job(submission, out, staff, options, autograder_args + extra, timeout, crew,
+                  recognised_as=recognised.get(submission.id, course) if recognised.get(
+                      submission.id, course) != course else "")
         if args.force or not job.up_to_date():
             jobs.append(job)
     print(f"{len(submissions) - len(jobs)} already graded with these settings; grading "
@@ -389,7 +463,7 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
               stopped, lifetime.Terminated) else "interrupted") + "; finished submissions are "
               "saved, and running the same command again grades the rest", file=sys.stderr)
         return 143 if isinstance(stopped, lifetime.Terminated) else 130
-    print(rebuild_reports(out))
+    print(rebuild_reports(out, args.feedback_figures))
     print(f"wrote {out / 'grades.csv'} and {out / 'summary.png'}")
     return 0
 
@@ -425,9 +499,14 @@ def _run_jobs(jobs: list[Job], workers: int, crew: Crew) -> None:
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        progress.close()
 
 
 def run_merge(args) -> int:
+    missing = _instructor_extras("merge")
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     out = args.out.resolve()
     for folder in args.folders:
         results = folder / "results"
@@ -446,7 +525,10 @@ def run_merge(args) -> int:
             text = folder / "output" / (path.stem + ".txt")
             if text.is_file():
                 atomic_write(out / "output" / text.name, text.read_text(encoding="utf-8"))
-    print(rebuild_reports(out))
+            plots = folder / "plots" / path.stem
+            if plots.is_dir() and plots.resolve() != (out / "plots" / path.stem).resolve():
+                shutil.copytree(plots, out / "plots" / path.stem, dirs_exist_ok=True)
+    print(rebuild_reports(out, args.feedback_figures))
     print(f"wrote {out / 'grades.csv'} and {out / 'summary.png'}")
     return 0
 

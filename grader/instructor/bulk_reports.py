@@ -1,6 +1,6 @@
-"""The reports of a bulk run (grader/instructor/bulk.py): ``grades.csv`` and ``summary.png``,
-rebuilt from the per-submission results in OUTDIR/results/ after every run and by
-``python -m grader merge``."""
+"""The reports of a bulk run (grader/instructor/bulk.py): ``grades.csv``, ``summary.png``
+and the HTML pages (grader/instructor/feedback.py), rebuilt from the per-submission
+results in OUTDIR/results/ after every run and by ``python -m grader merge``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import csv
 import io
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import assignments
-from grader.instructor.submissions import NO_FILES
+from grader.core.table import Question
+from grader.instructor import feedback
+from grader.instructor.submissions import GRADED, GRADER_ERROR, NO_FILES
 from grader.judge.report import atomic_write
 
-GRADED, GRADER_ERROR = "graded", "grader-error"
+STATUS_ORDER = (GRADED, GRADER_ERROR, "unreadable", NO_FILES)
 
 
 def load_records(out: Path) -> list[dict]:
@@ -51,14 +54,14 @@ def csv_text(records: list[dict]) -> str:
     questions = graded_questions(records)
     ids = [question.id for question in questions]
     header = ["id", "name", "email", "sid", *ids, "total", "status", "seconds", "seed",
-              "grader_version", "course"]
+              "grader_version", "course", "recognised_as"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     # Extra credit is counted in a student's total, not in the total possible.
     writer.writerow(["points possible", "", "", "", *[_number(q.points) for q in questions],
                      _number(sum(q.points for q in questions if not q.extra_credit)),
-                     "", "", "", "", records_course(records)])
+                     "", "", "", "", records_course(records), ""])
     for record in records:
         result = record.get("result") if record.get("status") == GRADED else None
         questions = (result or {}).get("questions", {})
@@ -72,7 +75,8 @@ def csv_text(records: list[dict]) -> str:
                              person.get("email", ""), person.get("sid", ""), *points, total,
                              record.get("status", ""), record.get("seconds", ""),
                              record.get("seed", ""), record.get("grader_version", ""),
-                             (result or {}).get("course") or record.get("course") or ""])
+                             (result or {}).get("course") or record.get("course") or "",
+                             record.get("recognised_as", "")])
     return buffer.getvalue()
 
 
@@ -107,11 +111,13 @@ def write_summary_png(path: Path, numbers: dict, possible: float) -> None:
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     figure = Figure(figsize=(9, 3.6), dpi=100)
     left, right = figure.subplots(1, 2)
     left.hist(numbers["totals"] or [0], bins=range(0, int(possible) + 2), color="#0072B2",
               edgecolor="white")
     left.set(title="Totals", xlabel=f"points (of {possible:g})", ylabel="submissions")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))     # counts are whole
     rates = numbers["pass_rates"]
     right.bar(list(rates), [100 * v for v in rates.values()], color="#009E73")
     right.set(title="Full marks per question", ylabel="% of graded submissions", ylim=(0, 100))
@@ -121,10 +127,41 @@ def write_summary_png(path: Path, numbers: dict, possible: float) -> None:
     os.replace(partial, path)
 
 
-def rebuild_reports(out: Path, quiet: bool = False) -> str:
+@dataclass
+class ClassTable:
+    """The run as a whole, for the index and each page."""
+    course: str
+    questions: list[Question]
+    possible: float
+    statuses: dict[str, int]
+    pass_rates: dict[str, float]
+    totals: list[float]
+    count: int
+    mismatched: int      # submissions recognised as another course version
+
+
+def class_table(records: list[dict]) -> ClassTable:
+    _, numbers = summary(records)
+    questions = graded_questions(records)
+    statuses: dict[str, int] = {}
+    for record in records:
+        statuses[record.get("status", "")] = statuses.get(record.get("status", ""), 0) + 1
+    ordered = {s: statuses[s] for s in STATUS_ORDER if s in statuses}
+    ordered.update({s: n for s, n in sorted(statuses.items()) if s not in ordered})
+    return ClassTable(course=records_course(records), questions=questions,
+                      possible=sum(q.points for q in questions if not q.extra_credit),
+                      statuses=ordered, pass_rates=numbers["pass_rates"],
+                      totals=numbers["totals"], count=len(records),
+                      mismatched=sum(1 for r in records if r.get("recognised_as")))
+
+
+def rebuild_reports(out: Path, figures: str = "key") -> str:
+    """grades.csv, summary.png, then index.html and feedback/<id>.html; returns the
+    summary as text."""
     records = load_records(out)
     atomic_write(out / "grades.csv", csv_text(records))
     text, numbers = summary(records)
     write_summary_png(out / "summary.png", numbers,
                       sum(q.points for q in graded_questions(records) if not q.extra_credit))
-    return text
+    pages = feedback.write_pages(out, records, class_table(records), figures)
+    return text + f"\n{pages} feedback pages in {out / 'feedback'}; the class: {out / 'index.html'}"

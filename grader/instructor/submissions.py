@@ -28,6 +28,12 @@ IGNORED_NAMES = ("__MACOSX", "__pycache__")
 OK = "ok"
 NO_FILES = "no-files"
 UNREADABLE = "unreadable"
+GRADED, GRADER_ERROR = "graded", "grader-error"     # the statuses a bulk run adds
+
+
+def safe_name(identifier: str) -> str:
+    """A file name for a submission id (ids come from folder and zip names)."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in identifier) or "_"
 
 
 

@@ -166,7 +166,8 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
                                       "seconds": round(r.seconds, 2),
                                       "warnings": list(r.warnings),
                                       "figures": [Path(f).name for f in r.figures],
-                                      "output_bytes": r.output_bytes}
+                                      "output_bytes": r.output_bytes,
+                                      "output": r.output}
                       for r in results},
         "tests": tests,
     }
