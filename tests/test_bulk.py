@@ -36,8 +36,11 @@ def zip_folder(folder, target, prefix=""):
 
 @pytest.fixture(scope="module")
 def submissions(tmp_path_factory):
-    """A folder mixing every kind of entry an instructor meets."""
-    base = tmp_path_factory.mktemp("bulk")
+    return mixed_submissions(tmp_path_factory.mktemp("bulk"))
+
+
+def mixed_submissions(base):
+    """A folder mixing every kind of entry an instructor meets (in ``base``)."""
     folder = base / "submissions"
     make_submission(folder / "alice")                                     # reference
     skeleton = folder / "bob"

@@ -107,9 +107,8 @@ def summary(records: list[dict]) -> tuple[str, dict]:
     return "\n".join(lines), {"totals": totals, "pass_rates": pass_rates}
 
 
-def write_summary_png(path: Path, numbers: dict, possible: float) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
+def summary_figure(numbers: dict, possible: float):
+    """The figure of summary.png: a histogram of totals, full marks per question."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
     figure = Figure(figsize=(9, 3.6), dpi=100)
@@ -122,6 +121,11 @@ def write_summary_png(path: Path, numbers: dict, possible: float) -> None:
     right.bar(list(rates), [100 * v for v in rates.values()], color="#009E73")
     right.set(title="Full marks per question", ylabel="% of graded submissions", ylim=(0, 100))
     figure.tight_layout()
+    return figure
+
+
+def write_summary_png(path: Path, numbers: dict, possible: float) -> None:
+    figure = summary_figure(numbers, possible)
     partial = path.with_name(path.name + ".partial")
     figure.savefig(partial, format="png")
     os.replace(partial, path)

@@ -35,6 +35,7 @@ FIGURE_CHOICES = ("key", "all", "none")
 COMMON_FAILURES = 5       # per question, on the index
 SLOWEST = 5
 NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?", re.IGNORECASE)
+PATH = re.compile(r"(?<![\w.])/[^\s()'\"]+")      # a file's absolute path
 
 
 class MissingJinja(RuntimeError):
@@ -52,6 +53,7 @@ def environment():
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["points"] = _points
     env.filters["percent"] = lambda value: f"{100 * value:.0f}%"
+    env.filters["metric"] = lambda value: f"{float(value):.4g}"
     return env
 
 
@@ -130,7 +132,7 @@ def _check_view(test: dict) -> dict:
     message = "\n".join(line for line in lines if not line.startswith("Hint:"))
     title = str(test.get("name", ""))
     title = title.split(": ", 1)[1] if ": " in title else title
-    return {"title": title, "status": test.get("status", ""),
+    return {"title": title, "key": test.get("check", ""), "status": test.get("status", ""),
             "passed": test.get("status") == "passed", "points": test.get("points", 0),
             "max": test.get("max", 0), "extra_credit": bool(test.get("extra_credit")),
             "metric": test.get("metric"), "message": message, "hints": hints}
@@ -160,10 +162,10 @@ def _data_uri(png: bytes) -> str:
 
 
 def failure_kind(message: str) -> str:
-    """A failure message with its numbers taken out, so that "accuracy 91.2%" and
-    "accuracy 88.0%" count as one kind; its first line only."""
+    """A failure message with its numbers and paths taken out, so that "accuracy
+    91.2%" and "accuracy 88.0%" count as one kind; its first line only."""
     first = (message.strip().splitlines() or [""])[0]
-    return NUMBER.sub("#", first)[:200]
+    return NUMBER.sub("#", PATH.sub("...", first))[:200]
 
 
 def common_failures(records: list[dict], table) -> list[dict]:
