@@ -15,7 +15,15 @@ if sys.version_info < (3, 10):
     sys.exit("autograder.py needs Python 3.10 or newer; this is Python "
              f"{sys.version_info.major}.{sys.version_info.minor}.")
 
-from grader.judge.cli import main  # noqa: E402 - after the version check on purpose
+import signal  # noqa: E402
+
+from grader.core import lifetime  # noqa: E402 - after the version check on purpose
+
+# Started by `python -m grader bulk`: end (cleanly, as on SIGTERM) when it dies; asked
+# for before anything else runs.
+lifetime.die_with_parent(signal.SIGTERM)
+
+from grader.judge.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

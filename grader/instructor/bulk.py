@@ -386,6 +386,10 @@ def run_bulk(args) -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
+    if not lifetime.parent_death_supported():
+        print("grader bulk: on this system, if this command is killed outright (kill -9), "
+              "the autograder.py processes it started finish the submission they are "
+              "grading; Ctrl-C and SIGTERM stop them at once", file=sys.stderr)
     out = args.out.resolve()
     try:
         work = WorkFolder(out)

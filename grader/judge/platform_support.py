@@ -91,6 +91,8 @@ def limitations() -> list[str]:
     missing = []
     if not sys.platform.startswith("linux"):
         missing.append("the memory limit is not enforced")
+        missing.append("a sandbox still running when the autograder is killed outright "
+                       "(kill -9) runs on until its code ends; Ctrl-C and SIGTERM stop it")
     if os.name != "posix":
         missing.append("processes started by student code (e.g. DataLoader workers) "
                        "may outlive a question that is stopped")
