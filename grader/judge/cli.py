@@ -161,6 +161,9 @@ def main(argv=None) -> int:
     try:
         with lifetime.terminate_as_interrupt():
             return _grade(args, settings, data, reporter, notes, isolation)
+    except lifetime.Terminated:      # outside the grading itself (writing results)
+        print("\nStopped (SIGTERM).", file=sys.stderr)
+        return 143
     finally:
         if isolation is not None:
             isolation.close()
