@@ -109,7 +109,7 @@ class Sandbox:
             ask_for_traceback(self.process)
             return
         python = next((pid for pid in descendants(self.process.pid)
-                       if SANDBOX_MARK in _command_line(pid)), None)
+                       if is_sandbox_python(pid)), None)
         if python is None or self.process.poll() is not None:
             return
         with contextlib.suppress(OSError):
@@ -136,12 +136,15 @@ class Sandbox:
         return code
 
 
-def _command_line(pid: int) -> bytes:
+def is_sandbox_python(pid: int) -> bool:
+    """Whether process ``pid`` is a sandbox's Python (not the bwrap around it, whose
+    command line holds the same words; Linux's /proc)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read()
+            arguments = cmdline.read().split(b"\0")
     except OSError:
-        return b""
+        return False
+    return arguments[0] == os.fsencode(sys.executable) and SANDBOX_MARK in b" ".join(arguments)
 
 
 def signal_name(number: int) -> str:
