@@ -162,8 +162,11 @@ def test_can_access_reads_owner_group_and_other_bits(open_folder):
 def test_without_root_the_option_only_adds_a_note(tmp_path, monkeypatch):
     if isolation.effective():
         monkeypatch.setattr(isolation, "effective", lambda: False)
-        from grader.judge import cli
-        assert cli._isolation(USER, None) is None
+        from grader.judge import confinement
+        chosen, notes = confinement.choose("auto", USER, ROOT, JudgeData(ROOT / "data"))
+        chosen.close()
+        assert chosen.user is None
+        assert any("takes effect only when the autograder runs as root" in n for n in notes)
         return
     process, results = run_autograder("--student-dir", str(make_submission(tmp_path / "s")),
                                       "-q", "q6", "--no-graphics", "--sandbox-user", "nobody",
