@@ -367,3 +367,26 @@ def test_isolation_none_with_a_sandbox_user_is_a_usage_error(tmp_path):
 def test_the_command_line_knows_every_mode():
     from grader.judge import cli, confinement
     assert cli.ISOLATION_MODES == confinement.MODES
+
+
+@needs_bwrap
+def test_a_killed_judge_leaves_no_bwrap_sandbox(judge):
+    """kill -9 of the judge: bubblewrap's --die-with-parent ends the sandbox, and its
+    process-id namespace everything in it."""
+    submission = judge.submission("hanging", {"models.py": (
+        "print('RUNNING', flush=True)\n"
+        "import time\n"
+        "while True:\n"
+        "    time.sleep(0.05)\n")})
+    process = judge.start(submission, "-q", "q2", "--isolation", "bwrap")
+    try:
+        for line in process.stdout:
+            if line.startswith("RUNNING"):
+                break
+        tree = process_tree(process.pid)
+        assert len(tree) >= 3, "no bubblewrap sandbox below the autograder"
+        process.kill()
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert wait_for(lambda: not still_running(tree), 30), still_running(tree)
