@@ -38,7 +38,7 @@ from grader.judge.staff_files import FOLDERS, KEPT_ASIDE
 
 BINARY = "bwrap"
 SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-NAMESPACES = ("--unshare-all", "--new-session")
+NAMESPACES = ("--unshare-all", "--die-with-parent", "--new-session")
 TRIAL_SECONDS = 60
 INSTALL_ADVICE = "install bubblewrap (`apt-get install bubblewrap`, or your system's package)"
 
