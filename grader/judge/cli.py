@@ -165,6 +165,10 @@ def main(argv=None) -> int:
     except (ConfinementError, IsolationError) as problem:
         print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
         return 2
+    except OSError as error:     # ours: the sandboxes' copy of the grader could not be made
+        print(f"autograder.py: cannot grade: the copy of the grader that student code "
+              f"imports could not be written ({error}); please report this", file=sys.stderr)
+        return 3
     notes += confinement_notes
     try:
         with lifetime.terminate_as_interrupt():

@@ -20,7 +20,6 @@ none, said once at the start with what is then not enforced and how to get it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import tempfile
@@ -202,13 +201,3 @@ def not_enforced(why: str) -> str:
     return (f"student code runs as you, unconfined ({why}): it could read any file you "
             f"can (the test labels in data/, your home folder) and reach the network; "
             f"{ends}. To keep each question in a sandbox, {_advice()}")
-
-
-@contextlib.contextmanager
-def chosen(mode: str, sandbox_user: str | None, project_root: Path, data: JudgeData):
-    """``choose`` as a context manager that closes the Confinement at the end."""
-    confinement, notes = choose(mode, sandbox_user, project_root, data)
-    try:
-        yield confinement, notes
-    finally:
-        confinement.close()

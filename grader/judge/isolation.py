@@ -159,8 +159,10 @@ class PublicTree:
                           for path in (project_root / folder).rglob("*.py")
                           if "__pycache__" not in path.parts})
         graded = set(assignments.data_files())   # any assignment's: none is copied as it is
-        files.update({f"data/{path.name}": path for path in (project_root / "data").iterdir()
-                      if path.is_file() and path.name not in graded})
+        data_folder = project_root / "data"      # an assignment may ship no data
+        files.update({f"data/{path.name}": path for path in (
+            data_folder.iterdir() if data_folder.is_dir() else ()) if path.is_file()
+            and path.name not in graded})
         for name, source in files.items():
             self._write_public(name, source.read_bytes())
         for file in data.files:
