@@ -162,8 +162,11 @@ def test_can_access_reads_owner_group_and_other_bits(open_folder):
 def test_without_root_the_option_only_adds_a_note(tmp_path, monkeypatch):
     if isolation.effective():
         monkeypatch.setattr(isolation, "effective", lambda: False)
-        from grader.judge import cli
-        assert cli._isolation(USER, None) is None
+        from grader.judge import confinement
+        chosen, notes = confinement.choose("auto", USER, ROOT, JudgeData(ROOT / "data"))
+        chosen.close()
+        assert chosen.user is None
+        assert any("takes effect only when the autograder runs as root" in n for n in notes)
         return
     process, results = run_autograder("--student-dir", str(make_submission(tmp_path / "s")),
                                       "-q", "q6", "--no-graphics", "--sandbox-user", "nobody",
@@ -218,7 +221,10 @@ def private_project(tmp_path):
 
 def grade_isolated(project: Path, submission: Path, question: str, tmp_path: Path,
                    user: str | None = USER):
-    options = ["--sandbox-user", user] if user else []
+    # The user alone (bubblewrap's own tests are in test_bwrap.py); without a user,
+    # unconfined, as the control that shows the cheat works.
+    options = ["--sandbox-user", user, "--isolation", "user"] if user else ["--isolation",
+                                                                           "none"]
     return run_autograder("--student-dir", str(submission), "-q", question, "--no-graphics",
                           "--json", str(tmp_path / f"{question}-{bool(user)}.json"), *options,
                           cwd=tmp_path, project=project, timeout=600)
@@ -307,6 +313,7 @@ def test_gradescope_runs_student_code_as_the_sandbox_user(
         "models.py": f"JUDGE_DATA = {str(judge_data)!r}\n" + CHEAT_MODELS,
         "train.py": NO_TRAINING})
     monkeypatch.setenv(gradescope.SANDBOX_USER_VARIABLE, USER)
+    monkeypatch.setenv(gradescope.ISOLATION_VARIABLE, "user")
     results = run_bundle(root, questions="q1,q3")
     scores = {test["name"]: (test["score"], test["max_score"]) for test in results["tests"]}
     assert all(score == top for name, (score, top) in scores.items() if "q1" in name), scores
@@ -326,14 +333,14 @@ def test_bulk_grades_as_the_sandbox_user(sandbox_user, python_reachable, tmp_pat
                      + CHEAT_MODELS,
         "train.py": NO_TRAINING})
     earned = {}
-    for options in ((), ("--sandbox-user", USER)):
+    for options in (("--isolation", "none"), ("--sandbox-user", USER, "--isolation", "user")):
         process = bulk("bulk", tmp_path / "submissions", "--out", out, "-q", "q3", "--force",
                        *options)
         assert process.returncode == 0, process.stdout + process.stderr
         [possible, row] = rows(out)
         assert row["status"] == "graded", row
         earned[options] = float(row["q3"])
-    assert earned[()] - earned[("--sandbox-user", USER)] == 3, earned   # the accuracy check
+    assert earned[("--isolation", "none")] - earned[options] == 3, earned   # the accuracy check
 
     process = bulk("bulk", tmp_path / "submissions", "--out", tmp_path / "o2",
                    "--sandbox-user", "no-such-user-here")

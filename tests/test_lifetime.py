@@ -51,7 +51,10 @@ def test_a_child_whose_parent_already_ended_ends_at_once():
 def test_a_stopped_autograder_leaves_no_sandbox(tmp_path, how, jobs):
     marker = tmp_path / "running"
     student = hanging_submission(tmp_path / "student", marker)
+    # Unconfined: the marker is written outside any sandbox (test_bwrap.py covers
+    # bubblewrap, whose sandboxes end with the judge through --die-with-parent).
     grader = start("autograder.py", "--student-dir", student, "-q", "q1,q2", "-j", jobs,
+                   "--isolation", "none",
                    "--no-graphics", "--mute")
     try:
         assert wait_for(marker.exists, 120), "the sandbox never ran the student's code"
@@ -74,7 +77,8 @@ def test_a_bulk_run_refuses_a_second_on_its_out_and_leaves_nothing_when_stopped(
     marker = tmp_path / "running"
     hanging_submission(tmp_path / "submissions" / "hanging", marker)
     out = tmp_path / "grades"
-    first = start("-m", "grader", "bulk", tmp_path / "submissions", "--out", out, "-q", "q1")
+    first = start("-m", "grader", "bulk", tmp_path / "submissions", "--out", out, "-q", "q1",
+                  "--isolation", "none")
     try:
         assert wait_for(marker.exists, 120), "the first run never reached student code"
         tree = process_tree(first.pid)

@@ -35,6 +35,14 @@ def child_env(env: dict) -> dict:
     return dict(env, **{PARENT_ENV: str(os.getpid())})
 
 
+def without_parent(env: dict) -> dict:
+    """``env`` for a child whose end another mechanism ties to ours (bubblewrap's
+    ``--die-with-parent``): its parent is not this process, so it must not compare."""
+    env = dict(env)
+    env.pop(PARENT_ENV, None)
+    return env
+
+
 def die_with_parent(signum: int) -> bool:
     """Ask for ``signum`` when the parent named in the environment dies (the variable
     is then removed, so that our own children do not inherit it). When the parent is

@@ -47,7 +47,7 @@ from grader.instructor.feedback import FIGURE_CHOICES
 from grader.instructor.submissions import (GRADED, GRADER_ERROR, OK, Submission,
                                            SubmissionsError, discover, safe_name)
 from grader.instructor.work_folder import Busy, WorkFolder, read_only_staff_copy
-from grader.judge import isolation
+from grader.judge import confinement, isolation
 from grader.judge.data import DataProblem, JudgeData
 from grader.judge.report import atomic_write
 
@@ -304,6 +304,9 @@ def add_bulk(commands) -> None:
     parser.add_argument("--sandbox-user", metavar="NAME",
                         help="run student code as the unprivileged user NAME (when run as "
                              "root): it cannot read the test labels or change the grader")
+    parser.add_argument("--isolation", choices=confinement.MODES, default="auto",
+                        help="where student code runs, as for autograder.py (default auto: "
+                             "bubblewrap where it works, chosen once for the whole run)")
     assignments.add_course_option(
         parser, "the course version or assignment every submission is graded as "
                 "(default: the one most submissions are recognised as; names below)")
@@ -423,17 +426,16 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
         submissions = [s for index, s in enumerate(submissions) if index % n == k - 1]
     print(f"Found {len(submissions)} submissions ({layout} layout) in {args.submissions}",
           file=sys.stderr)
+    staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
+                                 STAFF_FOLDERS)
+    mode, problem = _choose_isolation(args.isolation, args.sandbox_user, staff, course)
+    if problem:
+        print(f"grader bulk: {problem}", file=sys.stderr)
+        return 2
     options = {"seed": args.seed, "grader_version": grader_version(),
                "questions": questions, "time_limit_scale": args.time_limit_scale,
                "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
-               "sandbox_user": args.sandbox_user, "course": course}
-    staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
-                                 STAFF_FOLDERS)
-    if args.sandbox_user:
-        problem = _check_sandbox_user(args.sandbox_user, staff, course)
-        if problem:
-            print(f"grader bulk: {problem}", file=sys.stderr)
-            return 2
+               "sandbox_user": args.sandbox_user, "course": course, "isolation": mode}
     # Parallel across submissions (--jobs); each submission's questions one at a time.
     autograder_args = ["--no-graphics", "--mute", "-j", "1", "--seed", str(args.seed),
                        "--time-limit-scale", str(args.time_limit_scale),
@@ -442,7 +444,8 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
         autograder_args += ["-q", ",".join(questions)]
     if args.enforce_imports:
         autograder_args.append("--enforce-imports")
-    if args.sandbox_user:
+    autograder_args += ["--isolation", mode]
+    if args.sandbox_user and mode != "none" and isolation.effective():
         autograder_args += ["--sandbox-user", args.sandbox_user]
     autograder_args += ["--course", course]
     timeout = 600 + sum(q.time_limit for q in assignments.get(course).questions) \
@@ -472,20 +475,22 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     return 0
 
 
-def _check_sandbox_user(name: str, staff: Path, course: str | None) -> str:
-    """Make the staff copy private to root and check, once, that student code can run
-    as ``name``; '' when it can (or when not root: then a note, and code runs as us)."""
-    if not isolation.effective():
-        print(f"grader bulk: --sandbox-user {name} takes effect only when run as root; "
-              "student code runs as you", file=sys.stderr)
-        return ""
-    staff.chmod(0o500)   # the labels in the staff copy: root's alone
+def _choose_isolation(mode: str, sandbox_user: str | None, staff: Path,
+                      course: str | None) -> tuple[str, str]:
+    """Choose, once for the run, where student code runs (``--isolation``, with a trial
+    sandbox, and ``--sandbox-user``), and say so once; every autograder.py is then told
+    the mode chosen. Returns (the mode, '') or ('', what is wrong)."""
+    if sandbox_user and isolation.effective():
+        staff.chmod(0o500)   # the labels in the staff copy: root's alone
     try:
         data = JudgeData(staff / "data", assignments.get(course).data)
-        isolation.Isolation(isolation.account(name), staff, data).close()
-    except (isolation.IsolationError, DataProblem) as error:
-        return str(error)
-    return ""
+        chosen, notes = confinement.choose(mode, sandbox_user, staff, data)
+        chosen.close()
+    except (confinement.ConfinementError, isolation.IsolationError, DataProblem) as error:
+        return "", str(error)
+    for note in notes:
+        print(f"grader bulk: note: {note}", file=sys.stderr)
+    return chosen.mode, ""
 
 
 def _run_jobs(jobs: list[Job], workers: int, crew: Crew) -> None:

@@ -15,6 +15,7 @@ from grader.core.table import LIMITS
 from grader.judge import platform_support
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ISOLATION_MODES = ("auto", "bwrap", "user", "none")   # confinement.MODES, without its imports
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
 
 
@@ -68,6 +69,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="run student code as the unprivileged user NAME, which cannot read "
                              "the test labels or change the grader (takes effect only when the "
                              "autograder runs as root, e.g. on Gradescope)")
+    parser.add_argument("--isolation", choices=ISOLATION_MODES, default="auto",
+                        help="where student code runs: bwrap (a bubblewrap sandbox that sees "
+                             "only the submission and a copy of the grader without the test "
+                             "labels, with no network), user (as --sandbox-user), none, or "
+                             "auto (the default: bwrap where it works, else user, else none, "
+                             "said at the start)")
     args = parser.parse_args(argv)
 
     if args.question is not None:
@@ -108,6 +115,7 @@ def main(argv=None) -> int:
     from grader.core.wiring import table_mismatches
     from grader.judge.data import DataProblem, JudgeData
     from grader.judge.grading import Settings
+    from grader.judge.confinement import ConfinementError, choose
     from grader.judge.isolation import IsolationError
     from grader.judge.report import Reporter
 
@@ -148,25 +156,25 @@ def main(argv=None) -> int:
               f"{', '.join(missing)}; its questions are {', '.join(q.id for q in available)}",
               file=sys.stderr)
         return 2
-    isolation = None
-    if args.sandbox_user:
-        try:
-            isolation = _isolation(args.sandbox_user, data)
-        except IsolationError as problem:
-            print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
-            return 2
-        if isolation is None:
-            notes.append(f"--sandbox-user {args.sandbox_user} takes effect only when the "
-                         "autograder runs as root; your code runs as you")
+    try:
+        confinement, confinement_notes = choose(args.isolation, args.sandbox_user,
+                                                PROJECT_ROOT, data)
+    except (ConfinementError, IsolationError) as problem:
+        print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
+        return 2
+    except OSError as error:     # ours: the sandboxes' copy of the grader could not be made
+        print(f"autograder.py: cannot grade: the copy of the grader that student code "
+              f"imports could not be written ({error}); please report this", file=sys.stderr)
+        return 3
+    notes += confinement_notes
     try:
         with lifetime.terminate_as_interrupt():
-            return _grade(args, settings, data, reporter, notes, isolation)
+            return _grade(args, settings, data, reporter, notes, confinement)
     except lifetime.Terminated:      # outside the grading itself (writing results)
         print("\nStopped (SIGTERM).", file=sys.stderr)
         return 143
     finally:
-        if isolation is not None:
-            isolation.close()
+        confinement.close()
 
 
 def _jobs(args, settings, questions, notes: list[str]) -> int:
@@ -185,15 +193,7 @@ def _jobs(args, settings, questions, notes: list[str]) -> int:
     return wanted
 
 
-def _isolation(name: str, data):
-    """The Isolation for ``--sandbox-user NAME``, or None where it cannot take effect."""
-    from grader.judge import isolation
-    if not isolation.effective():
-        return None
-    return isolation.Isolation(isolation.account(name), PROJECT_ROOT, data)
-
-
-def _grade(args, settings, data, reporter, notes, isolation) -> int:
+def _grade(args, settings, data, reporter, notes, confinement) -> int:
     from grader.judge.grading import Grader
     from grader.judge.report import write_edx, write_gradescope, write_json
 
@@ -208,7 +208,7 @@ def _grade(args, settings, data, reporter, notes, isolation) -> int:
 
     jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()
-    grader = Grader(settings, data, reporter, isolation)
+    grader = Grader(settings, data, reporter, confinement)
     reporter.begin(args.seed, student_dir, notes, grader.import_warnings)
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None,

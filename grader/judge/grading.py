@@ -20,7 +20,7 @@ from grader.core.table import LIMITS, Assignment, Question
 from grader.core.wiring import SettingsView, VerdictInput, load_definition
 from grader.judge.data import JudgeData
 from grader.judge.imports_check import added_imports
-from grader.judge.isolation import Isolation
+from grader.judge.confinement import Confinement
 from grader.judge.report import Reporter, import_warning
 from grader.judge.runner import run_sandbox
 from grader.judge.staff_files import StaffFiles
@@ -61,9 +61,9 @@ def question_seed(seed: int, question_id: str) -> int:
 
 class Grader:
     def __init__(self, settings: Settings, data: JudgeData, reporter: Reporter,
-                 isolation: Isolation | None = None):
+                 confinement: Confinement | None = None):
         self.settings = settings
-        self.isolation = isolation
+        self.confinement = confinement or Confinement("none")
         self.status = None if settings.mute else StatusLine()
         self.data = data
         self.reporter = reporter
@@ -125,8 +125,9 @@ class Grader:
                                   time.monotonic() - started, import_warnings=imports)
 
         # The sandbox imports staff code from a private copy (none is needed when it
-        # runs as a sandbox user, who cannot write the shared public copy).
-        code = self.staff.private_copy() if self.isolation is None else self.settings.project_root
+        # imports the public copy, which it cannot write: grader/judge/confinement.py).
+        public = self.confinement.public_code
+        code = self.staff.private_copy() if public is None else self.settings.project_root
         job = dict(self._job(question, seed), project_root=str(code))
         try:
             outcome = run_sandbox(
@@ -134,13 +135,13 @@ class Grader:
                 time_limit=question.time_limit * self.settings.time_limit_scale,
                 memory_mb=self.settings.memory_mb, echo=not self.settings.mute,
                 shown_cap=LIMITS.output_shown_bytes, kept_cap=LIMITS.output_kept_bytes,
-                isolation=self.isolation, status=self.status, shown_to=shown_to,
+                confinement=self.confinement, status=self.status, shown_to=shown_to,
                 stop=self.stop)
         finally:
             with self._lock:
-                restored = [] if self.isolation is not None else self.staff.changes_in(code)
+                restored = [] if public is not None else self.staff.changes_in(code)
                 restored += [name for name in self.staff.restore() if name not in restored]
-            if self.isolation is None:
+            if public is None:
                 shutil.rmtree(code, ignore_errors=True)
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "

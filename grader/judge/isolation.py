@@ -14,9 +14,12 @@ the operating system keeps student code away from the answers:
   (regular files only: a symlink could point at the answers);
 - the judge refuses to start (exit 2) when the user could read the judge's label
   files or write its staff files, or cannot run the autograder's Python;
-- the judge becomes a "child subreaper", so processes that student code detaches
-  from its process group come back to the judge when their parent ends, and are
-  killed after each question instead of lingering into the next one.
+- processes that student code detaches from its process group are killed after
+  each question (grader/judge/strays.py), here those of the user only.
+
+The public tree (``PublicTree``) also serves bubblewrap (grader/judge/bubblewrap.py),
+which needs no root and runs it as the judge's own user; grader/judge/confinement.py
+chooses between them.
 
 Permission checks read mode bits and groups; they do not evaluate ACLs.
 """
@@ -24,17 +27,14 @@ Permission checks read mode bits and groups; they do not evaluate ACLs.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import os
 import secrets
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +47,6 @@ from grader.judge.staff_files import ROOT_FILES, StaffFiles
 
 CODE_FOLDERS = ("grader",)
 STUDENT_FILE_LIMIT = 2 * 2**20     # bytes: a student .py file larger than this is not copied
-_PR_SET_CHILD_SUBREAPER = 36
 
 
 class IsolationError(Exception):
@@ -132,17 +131,74 @@ def public_data(file: DataFile, arrays: dict[str, np.ndarray]) -> dict[str, np.n
     return arrays
 
 
-@dataclass(frozen=True)
-class PreparedJob:
-    """Where and how one question's sandbox runs under the sandbox user."""
-    project_root: Path      # the public code tree
-    student_dir: Path       # the copy of the student's files
-    env: dict
-    popen: dict
+class PublicTree:
+    """The public copy of the staff code that sandboxes import, in a private
+    temporary folder: the grader, the support modules and every data file, with the
+    labels the judge scores blanked in the graded ones. ``code`` is the copy's
+    project folder; ``job_folder()`` gives each question a folder beside it."""
+
+    def __init__(self, project_root: Path, data: JudgeData, shared: bool):
+        """``shared``: other users (the sandbox user) read the copy, so it is
+        world-readable and its base searchable; otherwise it is ours alone."""
+        self.base = Path(tempfile.mkdtemp(prefix="grader-isolated-"))
+        self._mode = (0o755, 0o644) if shared else (0o700, 0o600)
+        try:
+            # searchable, not listable: job names stay secret
+            os.chmod(self.base, 0o711 if shared else 0o700)
+            self.code = self.base / "code"
+            self._write(project_root, data)
+        except BaseException:
+            self.close()
+            raise
+
+    def _write(self, project_root: Path, data: JudgeData) -> None:
+        files = {name: project_root / name for name in ROOT_FILES
+                 if (project_root / name).is_file()}
+        for folder in CODE_FOLDERS:
+            files.update({path.relative_to(project_root).as_posix(): path
+                          for path in (project_root / folder).rglob("*.py")
+                          if "__pycache__" not in path.parts})
+        graded = set(assignments.data_files())   # any assignment's: none is copied as it is
+        data_folder = project_root / "data"      # an assignment may ship no data
+        files.update({f"data/{path.name}": path for path in (
+            data_folder.iterdir() if data_folder.is_dir() else ()) if path.is_file()
+            and path.name not in graded})
+        for name, source in files.items():
+            self._write_public(name, source.read_bytes())
+        for file in data.files:
+            buffer = io.BytesIO()
+            np.savez(buffer, **public_data(file, data.arrays(file.name)))
+            self._write_public(f"data/{file.name}", buffer.getvalue())
+
+    def _write_public(self, name: str, content: bytes) -> None:
+        folder_mode, file_mode = self._mode
+        target = self.code / name
+        for folder in reversed(target.relative_to(self.base).parents):
+            (self.base / folder).mkdir(mode=folder_mode, exist_ok=True)
+            os.chmod(self.base / folder, folder_mode)
+        target.write_bytes(content)
+        os.chmod(target, file_mode)
+
+    @contextlib.contextmanager
+    def job_folder(self, owner: SandboxAccount | None = None):
+        """A fresh folder for one question (owned by ``owner`` when given), removed
+        afterwards."""
+        folder = self.base / secrets.token_hex(16)
+        folder.mkdir(mode=0o700)
+        if owner is not None:
+            os.chown(folder, owner.uid, owner.gid)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 class Isolation:
-    """The public code tree and the job folders of one autograder run.
+    """Student code as the sandbox user: the public code tree, readable by the user,
+    and the job folders of one autograder run.
 
     Build it before grading (it raises IsolationError when the account cannot be
     used safely) and ``close()`` it at the end."""
@@ -155,44 +211,13 @@ class Isolation:
                 f"Make the project folder private to root (`chmod -R go-rwx {project_root}`) "
                 "and grade again")
         self.user = user
-        self._running: set[int] = set()      # sandboxes running now (-j runs several)
-        self._lock = threading.Lock()
-        self.base = Path(tempfile.mkdtemp(prefix="grader-isolated-"))
+        self.tree = PublicTree(project_root, data, shared=True)
+        self.base, self.code = self.tree.base, self.tree.code
         try:
-            os.chmod(self.base, 0o711)   # searchable, not listable: job names stay secret
-            self.code = self.base / "code"
-            self._write_public_tree(project_root, data)
             self._check_python()
         except BaseException:
             self.close()
             raise
-        _become_subreaper()
-
-    # -- the public tree --------------------------------------------------------
-    def _write_public_tree(self, project_root: Path, data: JudgeData) -> None:
-        files = {name: project_root / name for name in ROOT_FILES
-                 if (project_root / name).is_file()}
-        for folder in CODE_FOLDERS:
-            files.update({path.relative_to(project_root).as_posix(): path
-                          for path in (project_root / folder).rglob("*.py")
-                          if "__pycache__" not in path.parts})
-        graded = set(assignments.data_files())   # any assignment's: none is copied as it is
-        files.update({f"data/{path.name}": path for path in (project_root / "data").iterdir()
-                      if path.is_file() and path.name not in graded})
-        for name, source in files.items():
-            self._write_public(name, source.read_bytes())
-        for file in data.files:
-            buffer = io.BytesIO()
-            np.savez(buffer, **public_data(file, data.arrays(file.name)))
-            self._write_public(f"data/{file.name}", buffer.getvalue())
-
-    def _write_public(self, name: str, content: bytes) -> None:
-        target = self.code / name
-        for folder in reversed(target.relative_to(self.base).parents):
-            (self.base / folder).mkdir(mode=0o755, exist_ok=True)
-            os.chmod(self.base / folder, 0o755)
-        target.write_bytes(content)
-        os.chmod(target, 0o644)
 
     def _check_python(self) -> None:
         """Start the sandbox's imports as the user once, so that a Python the user
@@ -204,8 +229,8 @@ class Isolation:
                   "and its packages) and grade again")
         try:
             process = subprocess.run([sys.executable, "-c", probe], cwd=self.code,
-                                     env=self._env(self.base), capture_output=True, text=True,
-                                     timeout=300, **self._popen())
+                                     env=self.env(self.base), capture_output=True, text=True,
+                                     timeout=300, **self.popen())
         except (OSError, subprocess.SubprocessError) as error:
             raise IsolationError(f"user {self.user.name} cannot run this autograder's Python "
                                  f"({error}). {advice}") from None
@@ -215,19 +240,12 @@ class Isolation:
                                  f"({sys.executable}):\n{tail}\n{advice}")
 
     # -- one question -------------------------------------------------------------
-    @contextlib.contextmanager
     def job_folder(self):
         """A fresh folder for one question, owned by the user, removed afterwards."""
-        folder = self.base / secrets.token_hex(16)
-        folder.mkdir(mode=0o700)
-        os.chown(folder, self.user.uid, self.user.gid)
-        try:
-            yield folder
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        return self.tree.job_folder(self.user)
 
-    def prepare(self, job_dir: Path, student_dir: Path) -> PreparedJob:
-        """Copy the student's files into ``job_dir`` and say how to start the sandbox."""
+    def copy_student_files(self, job_dir: Path, student_dir: Path) -> Path:
+        """Copy the student's files into ``job_dir/student``, owned by the user."""
         copy = job_dir / "student"
         copy.mkdir()
         for path in sorted(student_dir.glob("*.py")):
@@ -236,77 +254,15 @@ class Isolation:
                 shutil.copyfile(path, copy / path.name)
         for path in (copy, *copy.iterdir()):
             os.chown(path, self.user.uid, self.user.gid)
-        return PreparedJob(self.code, copy, self._env(job_dir), self._popen())
+        return copy
 
-    def _env(self, home: Path) -> dict:
+    def env(self, home: Path) -> dict:
         return {"HOME": str(home), "USER": self.user.name, "LOGNAME": self.user.name,
                 "MPLCONFIGDIR": str(home / ".matplotlib"), "TMPDIR": str(home)}
 
-    def _popen(self) -> dict:
+    def popen(self) -> dict:
         return {"user": self.user.uid, "group": self.user.gid, "extra_groups": [],
                 "umask": 0o077}
 
-    def sandbox_started(self, pid: int) -> None:
-        """Note a sandbox the judge started: with -j, others run beside it, and no
-        question's clean-up may take them for strays."""
-        with self._lock:
-            self._running.add(pid)
-
-    def sandbox_ended(self, pid: int) -> None:
-        with self._lock:
-            self._running.discard(pid)
-
-    def end_strays(self) -> int:
-        """Kill processes of the user that were detached from a sandbox and came back
-        to the judge (its children now), sparing the sandboxes still running. Returns
-        how many were killed."""
-        killed = 0
-        for _ in range(20):     # each kill may hand the judge that process's children
-            with self._lock:
-                running = set(self._running)
-            strays = [pid for pid in _children(os.getpid())
-                      if _owner(pid) == self.user.uid and pid not in running]
-            if not strays:
-                break
-            for pid in strays:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-            for pid in strays:
-                with contextlib.suppress(OSError):
-                    os.waitpid(pid, 0)
-        return killed
-
     def close(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
-def _become_subreaper() -> None:
-    """Orphaned descendants become the judge's children (Linux); elsewhere nothing."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _children(parent: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as status:
-                    fields = status.read().rsplit(b")", 1)[1].split()
-                if int(fields[1]) == parent:      # field 4 of stat: the parent
-                    pids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return pids
-
-
-def _owner(pid: int) -> int | None:
-    try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except OSError:
-        return None
+        self.tree.close()

@@ -9,10 +9,15 @@ protections are missing so the grader can print it once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+
+from grader.judge.strays import descendants
+
+SANDBOX_MARK = b"grader.sandbox.main"    # in the command line of the sandbox's Python
 
 
 def new_process_group() -> dict:
@@ -53,24 +58,93 @@ def group_memory_mb(pgid: int) -> float | None:
     None where it cannot be measured)."""
     if not sys.platform.startswith("linux"):
         return None
-    total_pages = 0
     try:
         entries = os.listdir("/proc")
     except OSError:
         return None
+    members = []
     for entry in entries:
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as stat:
                 fields = stat.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) != pgid:            # field 5 of stat: the process group
-                continue
-            with open(f"/proc/{entry}/statm", "rb") as statm:
+            if int(fields[2]) == pgid:            # field 5 of stat: the process group
+                members.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue                              # the process ended meanwhile
+    return memory_mb(members)
+
+
+def memory_mb(pids: list[int]) -> float:
+    """Resident memory of these processes together, in MB (Linux's /proc)."""
+    total_pages = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
                 total_pages += int(statm.read().split()[1])
         except (OSError, IndexError, ValueError):
             continue                              # the process ended meanwhile
     return total_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Sandbox:
+    """One running sandbox, seen from the judge: either the sandbox's Python itself,
+    in a process group of its own, or bubblewrap around it. Inside bubblewrap the
+    Python and everything it starts are in other sessions and groups, and a process-id
+    namespace of their own: they are found as descendants of the ``bwrap`` process."""
+
+    def __init__(self, process: subprocess.Popen, in_bubblewrap: bool):
+        self.process, self.in_bubblewrap = process, in_bubblewrap
+
+    def memory_mb(self) -> float | None:
+        """Resident memory of the sandbox and every process it started, in MB."""
+        if not self.in_bubblewrap:
+            return group_memory_mb(self.process.pid)
+        return memory_mb([self.process.pid, *descendants(self.process.pid)])
+
+    def ask_for_traceback(self) -> None:
+        """Ask the sandbox's Python to write where it is (faulthandler on SIGUSR1)."""
+        if not self.in_bubblewrap:
+            ask_for_traceback(self.process)
+            return
+        python = next((pid for pid in descendants(self.process.pid)
+                       if is_sandbox_python(pid)), None)
+        if python is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(python, signal.SIGUSR1)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=0.5)
+
+    def kill(self) -> None:
+        """Kill the sandbox and everything it started."""
+        if self.in_bubblewrap:
+            # Killing bwrap ends its namespace, and with it every process inside; they
+            # are killed here too, so that none runs on while that happens.
+            for pid in descendants(self.process.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        kill_group(self.process)
+
+    def returncode(self) -> int | None:
+        """The sandbox's exit status as Popen gives it: negative for a signal.
+        bubblewrap reports a Python killed by signal N as exit status 128 + N."""
+        code = self.process.returncode
+        if self.in_bubblewrap and code is not None and 128 < code < 128 + 65:
+            return -(code - 128)
+        return code
+
+
+def is_sandbox_python(pid: int) -> bool:
+    """Whether process ``pid`` is a sandbox's Python (not the bwrap around it, whose
+    command line holds the same words; Linux's /proc)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            arguments = cmdline.read().split(b"\0")
+    except OSError:
+        return False
+    return arguments[0] == os.fsencode(sys.executable) and SANDBOX_MARK in b" ".join(arguments)
 
 
 def signal_name(number: int) -> str:

@@ -14,7 +14,6 @@ import re
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import numpy as np
 from grader.core import lifetime
 from grader.core.source import StudentFiles
 from grader.judge import platform_support
-from grader.judge.isolation import Isolation
+from grader.judge.confinement import Confinement
 from grader.judge.status import StatusLine
 
 POLL_SECONDS = 0.05
@@ -162,75 +161,75 @@ class _OutputPump(threading.Thread):
 
 def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
                 student_dir: Path, time_limit: float, memory_mb: int, echo: bool,
-                shown_cap: int, kept_cap: int, isolation: Isolation | None = None,
+                shown_cap: int, kept_cap: int, confinement: Confinement | None = None,
                 status: StatusLine | None = None, shown_to=None,
                 stop: threading.Event | None = None) -> SandboxOutcome:
     """Run one question's student-side steps; never raises for student behaviour.
 
-    With ``isolation`` (``--sandbox-user``), the sandbox runs as that user, from the
-    public code tree, on a copy of the student's files (grader/judge/isolation.py). With
+    ``confinement`` (grader/judge/confinement.py) says where the sandbox runs: inside
+    bubblewrap, as the sandbox user, or neither, and ends what it leaves behind. With
     ``status``, the question's progress is shown while it runs (grader/judge/status.py).
     ``shown_to`` receives the student's output instead of stdout (a question graded
     beside others prints as one block); setting ``stop`` ends the sandbox (Ctrl-C)."""
-    folder = isolation.job_folder() if isolation else tempfile.TemporaryDirectory(
-        prefix="grader-job-")
-    with folder as tmp:
+    confinement = confinement or Confinement("none")
+    with confinement.job_folder() as tmp:
         job_dir = Path(tmp)
-        popen_options, env_options = {}, {}
-        if isolation is not None:
-            prepared = isolation.prepare(job_dir, student_dir)
-            project_root, student_dir = prepared.project_root, prepared.student_dir
-            job = dict(job, project_root=str(project_root), student_dir=str(student_dir))
-            popen_options, env_options = prepared.popen, prepared.env
+        prepared = confinement.prepare(job_dir, student_dir, project_root, job["graphics"])
+        project_root, student_dir = prepared.project_root, prepared.student_dir
+        job = dict(job, project_root=str(project_root), student_dir=str(student_dir))
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
         # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
         np.savez(job_dir / "probes.npz", **{k: v for k, v in probes.items() if not k.startswith("_")})
         command = [sys.executable, "-c", BOOTSTRAP.format(root=str(project_root)), str(job_dir)]
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
                    PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),
-                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2", **env_options)
+                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2", **prepared.env)
         env.pop("PYTHONPATH", None)
-        env = lifetime.child_env(env)    # the sandbox dies with this process (Linux)
+        # The sandbox dies with this process (Linux): bubblewrap sees to it itself.
+        env = lifetime.without_parent(env) if prepared.dies_with_judge else lifetime.child_env(env)
         if not job["graphics"]:
             env["MPLBACKEND"] = "Agg"   # student plt.show() calls must not block
+        if prepared.in_bubblewrap:
+            command = prepared.wrap(command)
 
         outcome = SandboxOutcome(time_limit=time_limit, memory_mb=memory_mb)
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=student_dir, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   **platform_support.new_process_group(), **popen_options)
+        with confinement.reaper.starting():    # no clean-up takes it for a stray
+            process = subprocess.Popen(command, cwd=student_dir, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT,
+                                       **platform_support.new_process_group(), **prepared.popen)
+            confinement.reaper.started(process.pid)
         pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap,
                            status if shown_to is None else None, shown_to)
         pump.start()
-        if isolation is not None:
-            isolation.sandbox_started(process.pid)
         watch = _ProgressTail(job_dir / "events.jsonl", job["question"], time_limit, status)
+        sandbox = platform_support.Sandbox(process, prepared.in_bubblewrap)
         try:
-            outcome.stopped = _wait(process, time_limit, memory_mb, watch, stop)
+            outcome.stopped = _wait(sandbox, time_limit, memory_mb, watch, stop)
             if outcome.stopped in ("timeout", "memory"):
-                platform_support.ask_for_traceback(process)
+                sandbox.ask_for_traceback()
         finally:
-            platform_support.kill_group(process)   # workers or leftovers, even on Ctrl-C
+            sandbox.kill()     # workers or leftovers, even on Ctrl-C
             process.wait()      # reaped here, so its exit status is ours to read
-            if isolation is not None:
-                isolation.sandbox_ended(process.pid)
-                isolation.end_strays()
+            confinement.reaper.ended(process.pid)
+            confinement.end_strays()
         pump.join(timeout=5)
         if status is not None:
             status.end(job["question"])
         outcome.progress = watch.latest
         outcome.seconds = time.monotonic() - started
-        outcome.returncode = process.returncode
+        outcome.returncode = sandbox.returncode()
         outcome.output = pump.captured()
         _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
     return outcome
 
 
-def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int,
+def _wait(sandbox: platform_support.Sandbox, time_limit: float, memory_mb: int,
           watch: "_ProgressTail", stop: threading.Event | None) -> str | None:
     deadline = time.monotonic() + time_limit
     next_memory_check = 0.0
-    while process.poll() is None:
+    while sandbox.process.poll() is None:
         now = time.monotonic()
         if now >= deadline:
             return "timeout"
@@ -239,7 +238,7 @@ def _wait(process: subprocess.Popen, time_limit: float, memory_mb: int,
         watch.poll(now)
         if now >= next_memory_check:
             next_memory_check = now + MEMORY_POLL_SECONDS
-            used = platform_support.group_memory_mb(process.pid)
+            used = sandbox.memory_mb()
             if used is not None and used > memory_mb:
                 return "memory"
         time.sleep(POLL_SECONDS)
