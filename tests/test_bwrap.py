@@ -250,10 +250,12 @@ def listener():
 def test_under_bwrap_student_code_sees_nothing_reaches_nothing_and_leaves_nothing(
         judge, listener):
     output, daemon, results, submission, changed = _prowl(judge, "bwrap", listener)
-    for probe in ("LIST-HOME", "READ-SECRET", "LIST-GRADER", "READ-LABELS", "CONNECT",
-                  "WRITE-OWN-FOLDER"):
+    for probe in ("LIST-HOME", "READ-SECRET", "LIST-GRADER", "READ-LABELS", "CONNECT"):
         assert f"{probe} DENIED" in output, (probe, output)
     assert "secret" not in output.replace("READ-SECRET", "")
+    # It writes in its folder as in the student's own (a saved model, a plot), on a
+    # copy: the submission stays as it was handed in.
+    assert "WRITE-OWN-FOLDER OK written" in output, output
     assert not (submission / "planted.txt").exists() and not changed
     assert not still_running(daemon), "the daemon outlived its question"
     assert results["total"] == results["max"], results     # honest work still counts

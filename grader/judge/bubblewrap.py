@@ -9,12 +9,11 @@ it the sandbox sees a file system built for it:
   read-only;
 - the public copy of the staff code, whose data has the scored labels blanked
   (``isolation.PublicTree``), read-only;
-- the submission's folder, read-only (when it holds the real project, as when a
-  student grades their own folder, the public ``grader/`` and ``data/`` are laid over
-  the real ones);
 - its job folder, writable (the judge reads what the sandbox writes there), which is
-  also its home; a private, empty ``/tmp``; a fresh ``/proc`` and a minimal ``/dev``
-  (with the GPU's devices, where there are any).
+  also its home and holds a copy of the submission's files, its working folder: the
+  code may write there as in the student's own folder, and the submission itself is
+  not there to change; a private, empty ``/tmp``; a fresh ``/proc`` and a minimal
+  ``/dev`` (with the GPU's devices, where there are any).
 
 Every other path is absent: the instructor's home folder, the real grader folder and
 its data are not there to be read. It has no network but its own loopback
@@ -33,8 +32,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-from grader.judge.staff_files import FOLDERS, KEPT_ASIDE
 
 BINARY = "bwrap"
 SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -65,8 +62,9 @@ class Bubblewrap:
     def command(self, inner: list[str], *, code: Path, job_dir: Path, student_dir: Path,
                 display: bool = False) -> list[str]:
         """``inner`` (the sandbox's command) inside bubblewrap: ``code`` (the public
-        staff copy) and ``student_dir`` read-only, ``job_dir`` writable, and with
-        ``display`` the X server's sockets for live plots."""
+        staff copy) read-only, ``job_dir`` writable, started in ``student_dir`` (the
+        working copy inside ``job_dir``), and with ``display`` the X server's sockets
+        for live plots."""
         options = [self.binary, *NAMESPACES]
         for folder in SYSTEM_FOLDERS:
             if os.path.islink(folder):
@@ -77,36 +75,17 @@ class Bubblewrap:
         for device in sorted(glob.glob("/dev/nvidia*")):    # students may train on a GPU
             options += ["--dev-bind-try", device, device]
         binds = [(path, "--ro-bind") for path in self.python]
-        binds += [(Path(code), "--ro-bind"), (Path(job_dir), "--bind"),
-                  (Path(student_dir), "--ro-bind")]
-        binds += self._hidden_in(Path(student_dir), Path(code))
+        binds += [(Path(code), "--ro-bind"), (Path(job_dir), "--bind")]
+        if Path(job_dir) not in (Path(student_dir), *Path(student_dir).parents):
+            binds.append((Path(student_dir), "--ro-bind"))
         if display and os.path.isdir("/tmp/.X11-unix"):
             binds.append((Path("/tmp/.X11-unix"), "--ro-bind"))
             if os.path.isfile(os.environ.get("XAUTHORITY", "")):
                 binds.append((Path(os.environ["XAUTHORITY"]), "--ro-bind"))
         # Parents first: a folder bound later inside another one stays visible.
         for path, how in sorted(binds, key=lambda bind: len(bind[0].parts)):
-            if how == "--tmpfs":
-                options += ["--tmpfs", str(path)]
-            elif isinstance(how, tuple):      # another folder laid over this one
-                options += ["--ro-bind", str(how[1]), str(path)]
-            else:
-                options += [how, str(path), str(path)]
+            options += [how, str(path), str(path)]
         return options + ["--chdir", str(student_dir), "--", *inner]
-
-    def _hidden_in(self, student_dir: Path, code: Path) -> list[tuple[Path, object]]:
-        """When the submission's folder holds the real project (a student grading
-        their own folder), the public ``grader/`` and ``data/`` go over the real ones
-        and the staff files kept aside are hidden."""
-        student_dir = student_dir.resolve()
-        if student_dir != self.project_root and student_dir not in self.project_root.parents:
-            return []
-        hidden: list[tuple[Path, object]] = [
-            (self.project_root / folder, ("over", code / folder)) for folder in FOLDERS
-            if (self.project_root / folder).is_dir() and (code / folder).is_dir()]
-        if (self.project_root / KEPT_ASIDE).is_dir():
-            hidden.append((self.project_root / KEPT_ASIDE, "--tmpfs"))
-        return hidden
 
     def check(self, code: Path, folder: Path, env: dict, popen: dict) -> None:
         """Start this autograder's Python in a sandbox like a question's, once, so

@@ -4,8 +4,9 @@ Three protections exist, and a run uses what the machine allows:
 
 - ``bwrap``: each question's sandbox runs inside bubblewrap (grader/judge/bubblewrap.py):
   it sees the Python environment, a public copy of the staff code with the scored
-  labels blanked, the submission and its own work folder, and nothing else; no
-  network; every process it starts ends with it. Needs no root.
+  labels blanked, and its own work folder holding a copy of the submission's files
+  (it works there as in the student's folder), and nothing else; no network; every
+  process it starts ends with it. Needs no root.
 - ``user``: with ``--sandbox-user NAME``, when the judge runs as root, student code
   runs as that unprivileged user from the same public copy (grader/judge/isolation.py).
   Under root, bubblewrap runs as that user too: the two combine.
@@ -92,6 +93,8 @@ class Confinement:
             env, popen = self.user.env(job_dir), self.user.popen()
         if self.bwrap is None:
             return PreparedJob(code, student_dir, env, popen)
+        if self.user is None:     # a writable working copy, as the student's own folder is
+            student_dir = isolation.copy_student_files(job_dir, student_dir)
         env = dict(env, HOME=str(job_dir), TMPDIR="/tmp",
                    MPLCONFIGDIR=str(job_dir / ".matplotlib"))
         display = graphics and bool(os.environ.get("DISPLAY"))

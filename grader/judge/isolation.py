@@ -49,6 +49,19 @@ CODE_FOLDERS = ("grader",)
 STUDENT_FILE_LIMIT = 2 * 2**20     # bytes: a student .py file larger than this is not copied
 
 
+def copy_student_files(job_dir: Path, student_dir: Path) -> Path:
+    """Copy the submission's own files (its ``.py`` files but the staff ones) into
+    ``job_dir/student``: the folder its code then works in, writable like the
+    student's own, while the submission itself stays as it was handed in."""
+    copy = job_dir / "student"
+    copy.mkdir()
+    for path in sorted(student_dir.glob("*.py")):
+        if (path.name not in ROOT_FILES and not path.is_symlink() and path.is_file()
+                and path.stat().st_size <= STUDENT_FILE_LIMIT):
+            shutil.copyfile(path, copy / path.name)
+    return copy
+
+
 class IsolationError(Exception):
     """The sandbox user cannot be used as asked; the message says what to fix."""
 
@@ -246,12 +259,7 @@ class Isolation:
 
     def copy_student_files(self, job_dir: Path, student_dir: Path) -> Path:
         """Copy the student's files into ``job_dir/student``, owned by the user."""
-        copy = job_dir / "student"
-        copy.mkdir()
-        for path in sorted(student_dir.glob("*.py")):
-            if (path.name not in ROOT_FILES and not path.is_symlink() and path.is_file()
-                    and path.stat().st_size <= STUDENT_FILE_LIMIT):
-                shutil.copyfile(path, copy / path.name)
+        copy = copy_student_files(job_dir, student_dir)
         for path in (copy, *copy.iterdir()):
             os.chown(path, self.user.uid, self.user.gid)
         return copy
