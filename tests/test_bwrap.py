@@ -392,3 +392,20 @@ def test_a_killed_judge_leaves_no_bwrap_sandbox(judge):
     finally:
         process.kill()
     assert wait_for(lambda: not still_running(tree), 30), still_running(tree)
+
+
+def test_gradescope_where_bwrap_cannot_start_grades_and_notes_it(tmp_path, monkeypatch):
+    from test_gradescope import autograder_root
+    from test_gradescope import run_autograder as run_bundle
+
+    from grader.instructor import gradescope
+    root = autograder_root(gradescope.build_bundle(tmp_path / "autograder.zip"), tmp_path)
+    make_submission(root / "submission")
+    # A container without user namespaces: its bwrap fails to start any sandbox.
+    fake = _hide_bwrap(tmp_path, "#!/bin/sh\necho 'no user namespaces' >&2\nexit 1\n")
+    monkeypatch.setenv("PATH", fake["PATH"] + ":/usr/bin:/bin")
+    monkeypatch.setenv(gradescope.SANDBOX_USER_VARIABLE, "")
+    results = run_bundle(root, questions="q1")
+    assert results["score"] == 5, results["output"]
+    assert "no user namespaces" in results["output"]
+    assert "apt-get install bubblewrap" in results["output"]
