@@ -164,4 +164,5 @@ def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
     table = bulk_reports.csv_text(records).splitlines()
     assert table[0].split(",")[4:10] == ["q1", "q2", "q3", "q4", "q5", "total"]
     assert table[1].split(",")[4:10] == ["6", "6", "6", "7", "1", "25"]
-    assert table[2].split(",")[-1] == "models-only"
+    assert table[0].split(",")[-2:] == ["course", "recognised_as"]
+    assert table[2].split(",")[-2:] == ["models-only", ""]
