@@ -17,6 +17,13 @@ SLOW = {
     "test_bulk.py::test_shards_merge_into_the_whole",
     "test_bulk.py::test_an_interrupted_run_finishes_on_the_next[SIGKILL]",
     "test_parallel.py::test_a_hanging_question_holds_back_only_later_blocks_and_ctrl_c_stops_all",
+    "test_bulk.py::test_an_interrupted_run_finishes_on_the_next[SIGINT]",
+    "test_depth_width.py::test_the_staff_solution_earns_full_marks",
+    "test_depth_width.py::test_the_written_answers_and_the_skeleton",
+    "test_depth_width.py::test_the_epochs_and_the_batch_size_are_counted_from_the_training",
+    "test_mlp_from_scratch.py::test_the_staff_solution_earns_full_marks_with_margin",
+    "test_mlp_from_scratch.py::test_a_training_loop_that_never_ends_is_stopped_at_the_limit",
+    "test_bwrap.py::test_the_reference_earns_the_same_with_and_without_bwrap",
 }
 
 
