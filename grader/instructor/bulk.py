@@ -284,7 +284,8 @@ def add_bulk(commands) -> None:
                     "or zipped) into OUTDIR. Re-running resumes.")
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
-                        help="where results, grades.csv and summary.png go")
+                        help="where results, grades.csv, summary.png, index.html and "
+                             "the feedback pages go")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="submissions graded at once (default: the number of cores; "
                              "each sandbox uses one torch thread)")
