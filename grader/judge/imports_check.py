@@ -109,7 +109,8 @@ def warning(file_name: str, imported: Imported, rule: ImportRule | None,
     if rule.installed:
         return (f"{file_name}: `{imported.statement}`: {imported.top} is not installed where "
                 f"you will be graded; do it with the standard library, "
-                f"{', '.join(rule_modules(rule, assignment))} or your own files")
+                f"{', '.join(rule_modules(rule, assignment))} or files of your own "
+                "(handed in with the others)")
     return (f"{file_name}: `{imported.statement}` is not allowed: {file_name} may import "
             f"only {in_words(rule_modules(rule, assignment))}; write it with those")
 
