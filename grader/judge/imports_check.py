@@ -139,14 +139,13 @@ class ImportWarnings:
 
 
 def check_imports(student_dir: Path, assignment: Assignment) -> ImportWarnings:
-    """For each submitted student file, the imports its rule does not allow."""
+    """For each submitted file the table has imports or a rule for, the imports its
+    rule does not allow."""
     by_file = {}
-    for name in assignment.student_files:
+    for name in dict.fromkeys((*assignment.allowed_imports, *assignment.import_rules)):
         rule = assignment.import_rules.get(name)
         skeleton = with_variants(assignment.allowed_imports.get(name, frozenset()),
                                  assignment.name_variants)
-        if rule is None and name not in assignment.allowed_imports:
-            continue   # the table says nothing of this file's imports
         try:
             found = imports_in((student_dir / name).read_text(encoding="utf-8",
                                                               errors="replace"))
