@@ -65,7 +65,7 @@ class QuestionResult:
     output: str = ""             # the start of the student's printed output
     output_bytes: int = 0
     notes: tuple[str, ...] = ()  # warnings shown with the question
-    # Imports the skeleton does not have, in this question's files: printed once at
+    # Imports their rule does not allow, in this question's files: printed once at
     # the start of a run, kept per question in JSON and Gradescope output.
     import_warnings: tuple[str, ...] = ()
     # Figures saved with --save-plots (file paths), the key figure (qN.png) first.

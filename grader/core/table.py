@@ -128,6 +128,27 @@ class Release:
     top_level: Mapping[str, str] = field(default_factory=_frozen_empty)
 
 
+def in_words(names, last: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' (``last`` joins the last two)."""
+    names = list(names)
+    return ", ".join(names[:-1]) + f" {last} " + names[-1] if len(names) > 1 else "".join(names)
+
+
+@dataclass(frozen=True)
+class ImportRule:
+    """What one student file may import besides its skeleton's own imports (always
+    allowed), as its handout states it; the judge reads the file with ast, never runs it.
+
+    ``modules``: top-level modules any import of which is allowed (``numpy`` allows
+    ``from numpy.linalg import norm``). ``installed``: also anything the grading
+    machine has: the standard library, any module installed there, the student's own
+    files. The assignment's support modules (which its docstrings tell students to
+    import) and ``__future__`` are always allowed. A file without a rule may import
+    only what its skeleton does."""
+    modules: tuple[str, ...] = ()
+    installed: bool = False
+
+
 @dataclass(frozen=True)
 class Assignment:
     """Everything the kit needs to grade, recognise and release one assignment (or
@@ -141,6 +162,9 @@ class Assignment:
     data: tuple[DataFile, ...] = ()
     # The imports of each skeleton as shipped ('import X' / 'from X import Y').
     allowed_imports: Mapping[str, frozenset] = field(default_factory=_frozen_empty)
+    # What each student file may import beyond its skeleton's imports (ImportRule); a
+    # file without one may import only what its skeleton does.
+    import_rules: Mapping[str, ImportRule] = field(default_factory=_frozen_empty)
     # Names published under several spellings, each accepted: name -> spellings.
     name_variants: Mapping[str, tuple[str, ...]] = field(default_factory=_frozen_empty)
     # Project files (e.g. "backend.py") the sandbox imports, by their stem, before
@@ -158,6 +182,11 @@ class Assignment:
     @property
     def student_files(self) -> tuple[str, ...]:
         return tuple(student_file.name for student_file in self.files)
+
+    @property
+    def support_names(self) -> tuple[str, ...]:
+        """The module names of the support modules ("backend" for "backend.py")."""
+        return tuple(Path(module).stem for module in self.support_modules)
 
     @property
     def total(self) -> float:

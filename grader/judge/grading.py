@@ -19,9 +19,9 @@ from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionRes
 from grader.core.table import LIMITS, Assignment, Question
 from grader.core.wiring import SettingsView, VerdictInput, load_definition
 from grader.judge.data import JudgeData
-from grader.judge.imports_check import added_imports
+from grader.judge.imports_check import check_imports
 from grader.judge.confinement import Confinement
-from grader.judge.report import Reporter, import_warning
+from grader.judge.report import Reporter
 from grader.judge.runner import run_sandbox
 from grader.judge.staff_files import StaffFiles
 from grader.judge.status import StatusLine
@@ -67,9 +67,7 @@ class Grader:
         self.status = None if settings.mute else StatusLine()
         self.data = data
         self.reporter = reporter
-        self.import_warnings = added_imports(settings.student_dir,
-                                             settings.assignment.allowed_imports,
-                                             settings.assignment.name_variants)
+        self.import_warnings = check_imports(settings.student_dir, settings.assignment)
         self.internal_errors = 0
         self.stop = threading.Event()     # set on Ctrl-C: every running sandbox ends
         self.finished: list[QuestionResult] = []   # printed so far, in order
@@ -102,14 +100,12 @@ class Grader:
         """Grade one question; the student's output goes to ``shown_to`` (default:
         stdout, as it comes)."""
         started = time.monotonic()
-        imports = tuple(import_warning(name, statement) for name in question.student_files
-                        for statement in self.import_warnings.get(name, []))
+        imports = self.import_warnings.for_files(question.student_files)
         notes: tuple[str, ...] = ()
         if imports and self.settings.enforce_imports:
-            checks = tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, FAILED,
-                                       "not graded: this course requires the skeleton's "
-                                       "imports unchanged (--enforce-imports); remove the "
-                                       "imports named at the start") for c in question.checks)
+            why = self.import_warnings.enforced(question.student_files)
+            checks = tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, FAILED, why)
+                           for c in question.checks)
             return QuestionResult(question, checks, time.monotonic() - started,
                                   import_warnings=imports)
 

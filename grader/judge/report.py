@@ -13,10 +13,7 @@ from pathlib import Path
 from grader.core.results import PASSED, QuestionResult, format_points
 from grader.core.table import Question
 from grader.figures.html import EMBED_BUDGET, embed_figures
-
-
-def import_warning(file_name: str, statement: str) -> str:
-    return f"{file_name}: `{statement}` is not one of the skeleton's imports"
+from grader.judge.imports_check import ImportWarnings
 
 
 def format_seconds(seconds: float) -> str:
@@ -67,17 +64,15 @@ class Reporter:
         self.stream.flush()
 
     def begin(self, seed: int, student_dir: Path, notes: list[str],
-              import_warnings: dict[str, list[str]] | None = None) -> None:
+              import_warnings: ImportWarnings | None = None) -> None:
         self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
                  f"grading the files in {student_dir})")
         for note in notes:
             self.say(f"Note: {note}")
         if import_warnings:
-            self.say("Note: your files import what the skeletons do not (allowed; with "
-                     "--enforce-imports the questions using those files earn nothing):")
-            for name in sorted(import_warnings):
-                for statement in import_warnings[name]:
-                    self.say(f"*** Warning: {import_warning(name, statement)}")
+            self.say(f"Note: {import_warnings.intro()}")
+            for message in import_warnings.for_files(sorted(import_warnings.by_file)):
+                self.say(f"*** Warning: {message}")
 
     def question_started(self, question: Question) -> None:
         self.say()

@@ -5,6 +5,7 @@ pass criteria, filled in from the table so that it cannot drift from the grading
 
 from __future__ import annotations
 
+from grader.core.handout_text import import_rules, time_limits
 from grader.core.table import MODELS_ONLY, SPLIT_FILES, Assignment
 
 # What passes each question, formatted with that question's thresholds from its row.
@@ -107,7 +108,8 @@ def student_readme(assignment: Assignment, interface: str = SPLIT_FILES) -> str:
         head = head.replace("python chargpt.py                           # question 7: "
                             "train the GPT on Shakespeare\n", "").replace(
             "python chargpt.py --plot loss.png           # ... and save its loss curve\n", "")
-    return head + "".join(rows) + README_TAIL.format(total=total)
+    return (head + "".join(rows) + README_TAIL.format(total=total)
+            + time_limits(assignment) + import_rules(assignment))
 
 
 def models_only_readme(assignment: Assignment) -> str:

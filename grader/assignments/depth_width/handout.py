@@ -3,6 +3,7 @@ depth-width``), its table of points filled in from the assignment's table."""
 
 from __future__ import annotations
 
+from grader.core.handout_text import import_rules, time_limits
 from grader.core.table import Assignment
 
 README = """\
@@ -81,4 +82,5 @@ def student_readme(assignment: Assignment) -> str:
         rows.append(f"| {question.id} | {points} | {WHAT[question.id]} |\n")
     cnn = next(q for q in assignment.questions if q.id == "q3g")
     head = README.replace("{cnn_limit}", f"{cnn.time_limit / 60:g}")
-    return head + "".join(rows) + TAIL.format(total=assignment.total)
+    return (head + "".join(rows) + TAIL.format(total=assignment.total)
+            + time_limits(assignment) + import_rules(assignment))

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from grader.assignments.depth_width.handout import student_readme
 from grader.assignments.course.table import DATA as COURSE_DATA
-from grader.core.table import Assignment, Check, Question, Release, StudentFile
+from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
 
 _QUESTIONS = "grader.assignments.depth_width.questions."
 _SKELETONS = "grader/assignments/depth_width/skeleton/"
@@ -89,6 +89,12 @@ ALLOWED_IMPORTS = MappingProxyType({
     "answers.py": frozenset({"import numpy"}),
 })
 
+# The problem set restricts layers, not imports: anything the grading machine has (the
+# standard library, torch, numpy, matplotlib, depth_width_data, the student's own files).
+IMPORT_RULES = MappingProxyType({
+    name: ImportRule(modules=("torch", "numpy", "matplotlib"), installed=True)
+    for name in (*NETWORKS, *ANSWERS)})
+
 ASSIGNMENTS = (
     Assignment(
         "depth-width", "depth against width, and a CNN under a budget: networks.py and "
@@ -99,5 +105,6 @@ ASSIGNMENTS = (
                         data=("mnist.npz", "README.md"), readme=student_readme,
                         top_level=MappingProxyType({"depth_width_data.py": SUPPORT})),
         reference="tests/reference_depth_width",
-        data=DATA, allowed_imports=ALLOWED_IMPORTS, support_modules=(SUPPORT,)),
+        data=DATA, allowed_imports=ALLOWED_IMPORTS, import_rules=IMPORT_RULES,
+        support_modules=(SUPPORT,)),
 )

@@ -3,6 +3,7 @@ first-networks``), its question table filled in from the table."""
 
 from __future__ import annotations
 
+from grader.core.handout_text import import_rules, time_limits
 from grader.core.table import Assignment
 
 PASS_CRITERIA = {
@@ -59,4 +60,5 @@ def student_readme(assignment: Assignment) -> str:
                    for q in assignment.questions)
     return (README + rows + f"\nThe skeleton as shipped earns 0/{assignment.total:g}. "
             "The training functions get `Tensors` datasets (a TensorDataset of (x, label) "
-            "pairs): iterate them with `DataLoader(dataset, batch_size=64, shuffle=True)`.\n")
+            "pairs): iterate them with `DataLoader(dataset, batch_size=64, shuffle=True)`.\n"
+            + time_limits(assignment) + import_rules(assignment))

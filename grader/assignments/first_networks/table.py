@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from grader.assignments.course.table import DATA
 from grader.assignments.first_networks.handout import student_readme
-from grader.core.table import Assignment, Check, Question, Release, StudentFile
+from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
 
 _QUESTIONS = "grader.assignments.first_networks.questions."
 _SKELETONS = "grader/assignments/first_networks/skeleton/"
@@ -58,6 +58,12 @@ ALLOWED_IMPORTS = MappingProxyType({
                      "from torch.utils.data import DataLoader"})
     for name in (*QUADRANTS, *MNIST)})
 
+# The practical restricts no imports: anything the grading machine has (the standard
+# library, torch, numpy, matplotlib, first_networks_data, the student's own files).
+IMPORT_RULES = MappingProxyType({
+    name: ImportRule(modules=("torch", "numpy", "matplotlib"), installed=True)
+    for name in (*QUADRANTS, *MNIST)})
+
 ASSIGNMENTS = (
     Assignment(
         "first-networks", "a warm-up: four quadrants, then a fully connected network on "
@@ -69,5 +75,6 @@ ASSIGNMENTS = (
                         top_level=MappingProxyType({"first_networks_data.py": SUPPORT})),
         reference="tests/reference_first_networks",
         data=tuple(file for file in DATA if file.name == "mnist.npz"),
-        allowed_imports=ALLOWED_IMPORTS, support_modules=(SUPPORT,)),
+        allowed_imports=ALLOWED_IMPORTS, import_rules=IMPORT_RULES,
+        support_modules=(SUPPORT,)),
 )

@@ -3,6 +3,7 @@ mlp-from-scratch``), its table of points filled in from the assignment's table."
 
 from __future__ import annotations
 
+from grader.core.handout_text import import_rules, time_limits
 from grader.core.table import Assignment
 
 README = """\
@@ -85,4 +86,5 @@ def student_readme(assignment: Assignment) -> str:
                     f"{WHAT[question.id].format(**question.thresholds)} |\n")
     head = README.replace("{mlp_limit}", minutes(by_id["q3"].time_limit)).replace(
         "{cnn_limit}", minutes(by_id["q5"].time_limit))
-    return head + "".join(rows) + TAIL.format(total=assignment.total)
+    return (head + "".join(rows) + TAIL.format(total=assignment.total)
+            + time_limits(assignment) + import_rules(assignment))

@@ -13,7 +13,8 @@ from types import MappingProxyType
 
 from grader.assignments.course.table import DATA as COURSE_DATA
 from grader.assignments.mlp_from_scratch.handout import student_readme
-from grader.core.table import Assignment, Check, DataFile, Question, Release, StudentFile, Withheld
+from grader.core.table import (Assignment, Check, DataFile, ImportRule, Question, Release,
+                               StudentFile, Withheld)
 
 _QUESTIONS = "grader.assignments.mlp_from_scratch.questions."
 _SKELETONS = "grader/assignments/mlp_from_scratch/skeleton/"
@@ -72,6 +73,14 @@ ALLOWED_IMPORTS = MappingProxyType({
                          "import matplotlib", "import matplotlib.pyplot", "import time"}),
 })
 
+# The writeup: "For Part 1, you may import numpy, matplotlib, and time. For Part 2, you
+# may also import torch. [...] Please do not import additional packages." (mlp_data,
+# which the docstrings name, is allowed as every support module is.)
+IMPORT_RULES = MappingProxyType({
+    "mlp.py": ImportRule(modules=("numpy", "matplotlib", "time")),
+    "cnn.py": ImportRule(modules=("numpy", "matplotlib", "time", "torch")),
+})
+
 ASSIGNMENTS = (
     Assignment(
         "mlp-from-scratch", "an MLP by hand in numpy (mlp.py), then a CNN in torch "
@@ -84,5 +93,6 @@ ASSIGNMENTS = (
                                             ("cnn.py", "CNN.forward")}),
                         top_level=MappingProxyType({"mlp_data.py": SUPPORT})),
         reference="tests/reference_mlp_from_scratch",
-        data=DATA, allowed_imports=ALLOWED_IMPORTS, support_modules=(SUPPORT,)),
+        data=DATA, allowed_imports=ALLOWED_IMPORTS, import_rules=IMPORT_RULES,
+        support_modules=(SUPPORT,)),
 )
