@@ -66,7 +66,7 @@ class Reporter:
         self.stream.write(text)
         self.stream.flush()
 
-    def begin(self, seed: int, student_dir: Path, notes: list[str],
+    def begin(self, seed: int, student_dir: Path | str, notes: list[str],
               import_warnings: dict[str, list[str]] | None = None) -> None:
         self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
                  f"grading the files in {student_dir})")
@@ -142,7 +142,7 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path,
+def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path | str,
                seconds: float, course: str = "current") -> None:
     """Machine-readable results: one entry per check, plus totals."""
     tests = []
