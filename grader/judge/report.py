@@ -152,7 +152,10 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
                           "points": check.points, "max": check.max_points,
                           "extra_credit": result.question.extra_credit or check.extra_credit,
                           "status": check.status, "message": check.message,
-                          "metric": check.metric, "seconds": round(check.seconds, 2)})
+                          "metric": check.metric, "seconds": round(check.seconds, 2),
+                          # what metric measures, and what it had to reach (or stay within)
+                          "unit": check.unit, "at_least": check.at_least,
+                          "at_most": check.at_most})
     document = {
         "seed": seed,
         "course": course,
