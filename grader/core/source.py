@@ -81,7 +81,9 @@ class StudentFiles:
             return text
         inside = self.shown_as + os.sep if self.shown_as else ""
         text = text.replace(folder + os.sep, inside)
-        return re.sub(re.escape(folder) + r"(?![\w.-])", lambda _: self.shown_as or ".", text)
+        # the folder itself, not a longer name that starts with it ("student2", "student.bak")
+        return re.sub(re.escape(folder) + r"(?![\w-]|\.\w)", lambda _: self.shown_as or ".",
+                      text)
 
 
 def is_stub(obj) -> bool:
