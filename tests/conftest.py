@@ -24,9 +24,6 @@ SLOW = {
     "test_mlp_from_scratch.py::test_the_staff_solution_earns_full_marks_with_margin",
     "test_mlp_from_scratch.py::test_a_training_loop_that_never_ends_is_stopped_at_the_limit",
     "test_bwrap.py::test_the_reference_earns_the_same_with_and_without_bwrap",
-    "test_student_facing_text.py::test_messages_name_the_students_folder_in_every_mode[user]",
-    "test_student_facing_text.py::test_messages_name_the_students_folder_in_every_mode[bwrap]",
-    "test_student_facing_text.py::test_bulk_names_the_files_of_the_submission",
 }
 
 
