@@ -12,7 +12,7 @@ from grader.checks import hints
 from grader.checks.training import training_notes
 from grader.checks.values import expect_shape, run_model
 from grader.core.model_calls import evaluating
-from grader.core.results import CheckResult
+from grader.core.results import FRACTION, CheckResult, Measured
 from grader.core.source import StepFailure
 
 
@@ -67,7 +67,7 @@ def measure_accuracy(v, labels: np.ndarray, what: str, array: str = "logits"):
                         f"of shape {logits.shape}")
     if not np.isfinite(logits).all():
         return v.failed("the model's scores contain NaN or infinity after training (is the "
-                        "learning rate too high?)", metric=0.0)
+                        "learning rate too high?)", metric=Measured(0.0, FRACTION))
     return float(np.mean(logits.argmax(axis=1) == labels))
 
 
@@ -111,9 +111,10 @@ def accuracy_verdict(v, accuracy: float, measured: str, advice: str = "") -> Che
     threshold = v.settings["min_accuracy"]
     message = (f"{measured} (required: {hints.percent(threshold)})"
                + training_notes(v.step().values) + advice)
+    figure = Measured(accuracy, FRACTION, at_least=threshold)
     if accuracy >= threshold:
-        return v.passed(message, metric=accuracy)
-    return v.failed(message, metric=accuracy)
+        return v.passed(message, metric=figure)
+    return v.failed(message, metric=figure)
 
 
 def test_accuracy_verdict(v, labels: np.ndarray, what: str) -> CheckResult:

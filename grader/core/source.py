@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -33,11 +35,16 @@ class StepFailure(Exception):
 
 
 class StudentFiles:
-    """Tells student source files from the course's own (they may share a folder)."""
+    """Tells student source files from the course's own (they may share a folder).
 
-    def __init__(self, project_root: Path, student_dir: Path):
+    ``shown_as`` is how messages name the student's folder: the folder the user
+    passed, when the sandbox works in a copy of it (``--sandbox-user``, bubblewrap),
+    or '' to name the files alone (bulk's submissions); None: ``student_dir`` itself."""
+
+    def __init__(self, project_root: Path, student_dir: Path, shown_as: str | None = None):
         self.project_root = project_root.resolve()
         self.student_dir = student_dir.resolve()
+        self.shown_as = str(self.student_dir) if shown_as is None else shown_as
         self._ours = {self.project_root / name for name in PROJECT_FILES}
         self._grader = self.project_root / "grader"
 
@@ -54,6 +61,29 @@ class StudentFiles:
     def short(self, filename: str) -> str:
         path = Path(filename).resolve()
         return str(path.relative_to(self.student_dir)) if self.contains(filename) else filename
+
+    def shown(self, filename: str) -> str:
+        """A path in the student's folder as the student knows it (``shown_as``
+        joined with its name there); any other path as it is."""
+        try:
+            relative = Path(filename).resolve().relative_to(self.student_dir)
+        except (OSError, ValueError):
+            return filename
+        if not self.shown_as:
+            return str(relative) if relative.parts else "."
+        return str(Path(self.shown_as, relative))
+
+    def shown_text(self, text: str) -> str:
+        """``text`` (an exception's message, a warning) with the student's folder
+        named as ``shown_as``: a copy of it the sandbox works in never shows."""
+        folder = str(self.student_dir)
+        if self.shown_as == folder or folder not in text:
+            return text
+        inside = self.shown_as + os.sep if self.shown_as else ""
+        text = text.replace(folder + os.sep, inside)
+        # the folder itself, not a longer name that starts with it ("student2", "student.bak")
+        return re.sub(re.escape(folder) + r"(?![\w-]|\.\w)", lambda _: self.shown_as or ".",
+                      text)
 
 
 def is_stub(obj) -> bool:

@@ -185,8 +185,10 @@ class Job:
             for name, path in self.submission.files.items():
                 shutil.copyfile(path, student / name)
             results = Path(folder) / "result.json"
+            # Messages name the submission's files alone ("models.py"), not this copy.
             command = [sys.executable, str(self.staff / "autograder.py"), "--student-dir",
-                       str(student), "--json", str(results), *self.args]
+                       str(student), "--student-dir-label", "", "--json", str(results),
+                       *self.args]
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
             env.pop("DISPLAY", None)
             # It ends (as on SIGTERM) when this process dies, even by SIGKILL (Linux).

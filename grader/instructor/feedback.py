@@ -23,6 +23,7 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from grader.core.results import format_figure, format_requirement
 from grader.figures.html import png_within
 from grader.instructor.submissions import GRADED, safe_name
 from grader.judge.report import atomic_write
@@ -34,8 +35,10 @@ FIGURE_BUDGET = 600_000
 FIGURE_CHOICES = ("key", "all", "none")
 COMMON_FAILURES = 5       # per question, on the index
 SLOWEST = 5
-NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d+)?(e[-+]?\d+)?%?", re.IGNORECASE)
+# A number: 5,000 is one (a comma before three digits), "1, 3" two.
+NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?(e[-+]?\d+)?%?", re.IGNORECASE)
 PATH = re.compile(r"(?<![\w.])/[^\s()'\"]+")      # a file's absolute path
+CODE_START = re.compile(r"`|(?<![\w.])[A-Za-z_][\w.]*\(")   # a quoted span or a call
 
 
 class MissingJinja(RuntimeError):
@@ -53,7 +56,6 @@ def environment():
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["points"] = _points
     env.filters["percent"] = lambda value: f"{100 * value:.0f}%"
-    env.filters["metric"] = lambda value: f"{float(value):.4g}"
     return env
 
 
@@ -135,7 +137,20 @@ def _check_view(test: dict) -> dict:
     return {"title": title, "key": test.get("check", ""), "status": test.get("status", ""),
             "passed": test.get("status") == "passed", "points": test.get("points", 0),
             "max": test.get("max", 0), "extra_credit": bool(test.get("extra_credit")),
-            "metric": test.get("metric"), "message": message, "hints": hints}
+            "metric": test.get("metric"), **_figure_view(test),
+            "message": message, "hints": hints}
+
+
+def _figure_view(test: dict) -> dict:
+    """The measured figure in the unit its check recorded ('100.00%'), and what it
+    had to be ('100%', 'at most 0.02'); results without a unit show the bare number."""
+    metric, unit = test.get("metric"), str(test.get("unit") or "")
+    if not isinstance(metric, (int, float)):
+        return {"figure": "", "required": ""}
+    bounds = [test.get(key) if isinstance(test.get(key), (int, float)) else None
+              for key in ("at_least", "at_most")]
+    return {"figure": format_figure(float(metric), unit),
+            "required": format_requirement(unit, *bounds)}
 
 
 def _attach_figures(folder: Path, questions: list[dict], figures: str) -> None:
@@ -163,9 +178,39 @@ def _data_uri(png: bytes) -> str:
 
 def failure_kind(message: str) -> str:
     """A failure message with its numbers and paths taken out, so that "accuracy
-    91.2%" and "accuracy 88.0%" count as one kind; its first line only."""
-    first = (message.strip().splitlines() or [""])[0]
-    return NUMBER.sub("#", PATH.sub("...", first))[:200]
+    91.2%" and "accuracy 88.0%" count as one kind; its first line only. Numbers in
+    code (a `quoted` span, a call such as `Parameter(ones(1, 3))`) are kept: they say
+    what the code was."""
+    first = PATH.sub("...", (message.strip().splitlines() or [""])[0])
+    parts, done = [], 0
+    for start, end in code_spans(first):
+        parts += [NUMBER.sub("#", first[done:start]), first[start:end]]
+        done = end
+    parts.append(NUMBER.sub("#", first[done:]))
+    return "".join(parts)[:200]
+
+
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each piece of code in ``text``, in order: a span in backticks,
+    or a call (a name, maybe dotted, then its parenthesised arguments, nested
+    parentheses included; an unclosed one runs to the end)."""
+    spans, position = [], 0
+    while True:
+        found = CODE_START.search(text, position)
+        if found is None:
+            return spans
+        if found.group() == "`":
+            close = text.find("`", found.end())
+            end = len(text) if close < 0 else close + 1
+        else:
+            depth, end = 0, len(text)
+            for index in range(found.end() - 1, len(text)):
+                depth += {"(": 1, ")": -1}.get(text[index], 0)
+                if depth == 0:
+                    end = index + 1
+                    break
+        spans.append((found.start(), end))
+        position = end
 
 
 def common_failures(records: list[dict], table) -> list[dict]:

@@ -35,6 +35,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--student-dir", type=Path, default=PROJECT_ROOT, metavar="DIR",
                         help="grade the student files in DIR (default: this project's folder); "
                              "files missing there count as not submitted")
+    # bulk's: its submissions are graded in copies under OUTDIR/.work/, so messages name
+    # their files alone ('' names the files alone; otherwise TEXT stands for DIR).
+    parser.add_argument("--student-dir-label", metavar="TEXT", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=LIMITS.default_seed,
                         help=f"random seed; the same seed gives the same grade (default: "
                              f"{LIMITS.default_seed})")
@@ -145,7 +148,8 @@ def main(argv=None) -> int:
                         graphics=not args.no_graphics, mute=args.mute,
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,
                         time_limit_scale=args.time_limit_scale, memory_mb=args.memory_limit,
-                        enforce_imports=args.enforce_imports, assignment=assignment)
+                        enforce_imports=args.enforce_imports, assignment=assignment,
+                        student_dir_label=args.student_dir_label)
     if settings.plots_dir:
         settings.plots_dir.mkdir(parents=True, exist_ok=True)
 
@@ -198,9 +202,10 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     from grader.judge.report import write_edx, write_gradescope, write_json
 
     student_dir, assignment = settings.student_dir, settings.assignment
+    shown = settings.shown_dir or "the submission"
     names = assignment.student_files
     if not any((student_dir / name).is_file() for name in names):
-        notes.append(f"none of {', '.join(names)} is in {student_dir}")
+        notes.append(f"none of {', '.join(names)} is in {shown}")
     by_id = {question.id: question for question in assignment.questions}
     questions = [by_id[q] for q in args.question] if args.question else [
         question for question in by_id.values()
@@ -209,7 +214,7 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()
     grader = Grader(settings, data, reporter, confinement)
-    reporter.begin(args.seed, student_dir, notes, grader.import_warnings)
+    reporter.begin(args.seed, shown, notes, grader.import_warnings)
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None,
                                jobs=jobs)
@@ -229,7 +234,7 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
               else f"No figures were saved in {settings.plots_dir} (no question got far enough)")
 
     if args.json:
-        write_json(args.json, results, args.seed, student_dir, seconds, assignment.name)
+        write_json(args.json, results, args.seed, settings.shown_dir, seconds, assignment.name)
     if args.gradescope_output:
         target = args.results_file or (GRADESCOPE_RESULTS if GRADESCOPE_RESULTS.parent.is_dir()
                                        else Path("results.json"))

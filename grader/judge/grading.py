@@ -40,10 +40,17 @@ class Settings:
     enforce_imports: bool = False
     threads: int | None = None     # torch threads per sandbox; None: the table's, per question
     assignment: Assignment | None = None   # None: the default assignment (grader/assignments/)
+    # How messages name student_dir: None, its path; '' names the files alone (bulk).
+    student_dir_label: str | None = None
 
     def __post_init__(self):
         if self.assignment is None:
             object.__setattr__(self, "assignment", assignments.get())
+
+    @property
+    def shown_dir(self) -> str:
+        """The student's folder as messages name it ('' for the files alone)."""
+        return str(self.student_dir) if self.student_dir_label is None else self.student_dir_label
 
 
 def sandbox_threads(question: Question, settings: Settings) -> int:
@@ -187,6 +194,8 @@ class Grader:
                 "settings": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
+                # how messages name the student's folder (the sandbox may work in a copy)
+                "student_dir_shown": settings.shown_dir,
                 # what the sandbox imports before the student's files, and the names
                 # it accepts under several spellings (the assignment's)
                 "support_modules": list(settings.assignment.support_modules),

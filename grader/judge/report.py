@@ -63,7 +63,7 @@ class Reporter:
         self.stream.write(text)
         self.stream.flush()
 
-    def begin(self, seed: int, student_dir: Path, notes: list[str],
+    def begin(self, seed: int, student_dir: Path | str, notes: list[str],
               import_warnings: ImportWarnings | None = None) -> None:
         self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
                  f"grading the files in {student_dir})")
@@ -137,7 +137,7 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path,
+def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path | str,
                seconds: float, course: str = "current") -> None:
     """Machine-readable results: one entry per check, plus totals."""
     tests = []
@@ -147,7 +147,10 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
                           "points": check.points, "max": check.max_points,
                           "extra_credit": result.question.extra_credit or check.extra_credit,
                           "status": check.status, "message": check.message,
-                          "metric": check.metric, "seconds": round(check.seconds, 2)})
+                          "metric": check.metric, "seconds": round(check.seconds, 2),
+                          # what metric measures, and what it had to reach (or stay within)
+                          "unit": check.unit, "at_least": check.at_least,
+                          "at_most": check.at_most})
     document = {
         "seed": seed,
         "course": course,

@@ -289,6 +289,21 @@ def _guard_exit(channel: Channel, files) -> None:
     os._exit = recorded_exit
 
 
+def _name_warnings(files) -> None:
+    """Warnings name the student's files as the student knows them, not the copy of
+    their folder the sandbox may work in (the source line is still read from the copy)."""
+    import linecache
+    import warnings
+    original = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        if line is None:
+            line = linecache.getline(filename, lineno)
+        return original(message, category, files.shown(filename), lineno, line)
+
+    warnings.formatwarning = formatwarning
+
+
 def main(job_dir: str) -> None:
     lifetime.die_with_parent(signal.SIGKILL)    # before any student code: ends with its judge
     job_path = Path(job_dir)
@@ -312,8 +327,9 @@ def main(job_dir: str) -> None:
     project_root, student_dir = Path(job["project_root"]), Path(job["student_dir"])
     modules = StudentModules(project_root, student_dir,  # imports our backend first
                              tuple(job.get("support_modules", ("backend.py",))),
-                             job.get("name_variants"))
+                             job.get("name_variants"), job.get("student_dir_shown"))
     _guard_exit(channel, modules.files)
+    _name_warnings(modules.files)
 
     context = SandboxContext(job, channel, probes, modules)
     try:

@@ -30,7 +30,9 @@ def describe_exception(error: BaseException, files: StudentFiles | None) -> dict
         lines.append(f'File "{name}", line {frame.lineno}, in {frame.name}')
         if frame.line:
             lines.append(f"    {frame.line.strip()}")
-    lines.append("".join(traceback.format_exception_only(type(error), error)).strip())
+    # The exception's own text may hold a path in the sandbox's copy of the folder.
+    shown_text = files.shown_text if files is not None else str
+    lines.append(shown_text("".join(traceback.format_exception_only(type(error), error)).strip()))
     hint = _hint(error)
     if hint:
         lines.append(f"Hint: {hint}")
@@ -39,7 +41,7 @@ def describe_exception(error: BaseException, files: StudentFiles | None) -> dict
         where = f"{files.short(mine[-1].filename)}:{mine[-1].lineno}"
 
     # `message` is a verb phrase: callers put what was running in front of it.
-    kind, message = "exception", f"raised {type(error).__name__}: {error}"
+    kind, message = "exception", f"raised {type(error).__name__}: {shown_text(str(error))}"
     if isinstance(error, SystemExit):
         kind, message = "exit", (f"called exit()/sys.exit({error.code!r}); do not exit "
                                  "while the autograder runs your code")
@@ -48,7 +50,8 @@ def describe_exception(error: BaseException, files: StudentFiles | None) -> dict
     elif isinstance(error, MemoryError) or (
             isinstance(error, RuntimeError)
             and any(hint in str(error).lower() for hint in MEMORY_ERROR_HINTS)):
-        kind, message = "memory", f"ran out of memory ({type(error).__name__}: {error})"
+        kind, message = "memory", (f"ran out of memory ({type(error).__name__}: "
+                                   f"{shown_text(str(error))})")
     elif files is not None and not mine:
         kind = "grader"  # no student frame at all: our own code failed
     return {"kind": kind, "type": type(error).__name__, "message": message,
@@ -99,7 +102,8 @@ class StudentModules:
     under several spellings; ``lookup`` accepts each."""
 
     def __init__(self, project_root: Path, student_dir: Path,
-                 support_modules: tuple[str, ...] = ("backend.py",), name_variants=None):
+                 support_modules: tuple[str, ...] = ("backend.py",), name_variants=None,
+                 shown_as: str | None = None):
         root = project_root.resolve()
         folders = []
         for relative in support_modules:
@@ -112,7 +116,7 @@ class StudentModules:
                 sys.path.pop(0)
 
         self.student_dir = student_dir.resolve()
-        self.files = StudentFiles(project_root, student_dir)
+        self.files = StudentFiles(project_root, student_dir, shown_as)
         self.name_variants = dict(name_variants or {})
         sys.path[:] = [p for p in sys.path if p not in ("", ".", str(root))]
         sys.path.insert(0, str(self.student_dir))
@@ -144,8 +148,9 @@ class StudentModules:
     def _import(self, name: str):
         path = self.student_dir / f"{name}.py"
         if not path.is_file():
-            raise StepFailure("not_submitted",
-                              f"{name}.py was not submitted (there is no {path}).")
+            where = (f"there is no {self.files.shown(str(path))}" if self.files.shown_as
+                     else "it is not among the submission's files")
+            raise StepFailure("not_submitted", f"{name}.py was not submitted ({where}).")
         sys.modules.pop(name, None)
         try:
             return importlib.import_module(name)

@@ -11,6 +11,7 @@ import numpy as np
 
 from grader.checks.figure_data import observing, random_state_preserved
 from grader.checks.values import expect_shape, expect_tensor, forward_method
+from grader.core.results import LOSS, Measured
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
@@ -154,6 +155,7 @@ def judge_learns(v):
     ratio = v.settings["max_loss_ratio"]
     message = (f"loss went from {start:.3f} to {end:.3f} in {steps} steps (required: below "
                f"{ratio:g} x the start)")
+    figure = Measured(end, LOSS, at_most=ratio * start if np.isfinite(start) else None)
     if np.isfinite(end) and end <= ratio * start:
-        return v.passed(message, metric=end)
-    return v.failed(message, metric=end)
+        return v.passed(message, metric=figure)
+    return v.failed(message, metric=figure)

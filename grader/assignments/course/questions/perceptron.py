@@ -11,6 +11,7 @@ import numpy as np
 
 from grader.assignments.course import splits
 from grader.checks.values import expect_tensor
+from grader.core.results import FRACTION, Measured
 from grader.core.source import StepFailure, StopStudentCode
 from grader.core.wiring import Definition, Probes
 
@@ -281,15 +282,16 @@ def judge_converge(v):
     if weights.shape != (1, 3) or not np.isfinite(weights).all():
         return v.failed(f"the trained weights have shape {weights.shape} or are not finite; "
                         "expected finite (1, 3) weights")
+    required = v.settings["training_accuracy"]
     if not result.values.get("items_read"):
         return v.failed("train_perceptron never read the dataset: loop over a DataLoader "
-                        "built from it", metric=0.0)
+                        "built from it", metric=Measured(0.0, FRACTION, at_least=required))
     x, y = v.probes["train_x"].astype(np.float64), v.probes["train_y"]
     accuracy = float(np.mean(np.where(x @ weights.T.astype(np.float64) >= 0, 1.0, -1.0) == y))
-    required = v.settings["training_accuracy"]
     message = (f"{accuracy:.2%} of the {len(x)} training points classified correctly "
                f"(required: {required:.0%})")
+    figure = Measured(accuracy, FRACTION, at_least=required)
     if accuracy >= required:
-        return v.passed(message, metric=accuracy)
+        return v.passed(message, metric=figure)
     return v.failed(message + "; keep looping until a full pass makes no mistakes",
-                    metric=accuracy)
+                    metric=figure)

@@ -16,6 +16,7 @@ from grader.checks.classifier import predict_in_chunks
 from grader.checks.loss_checks import loss_sanity, sanity_verdict
 from grader.checks.training import build_model_and_dataset, train_watched
 from grader.checks.values import run_model
+from grader.core.results import LOSS, Measured
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
@@ -93,14 +94,15 @@ def judge_fit(v):
                f"most {limit:g}); {fresh_mse:.5f} on {len(x) - grid} new x in [-2pi, 2pi]")
     if result.values.get("parameters_changed") is False:
         message += "\ntraining did not change any weight: is train_regression still the skeleton?"
+    figure = Measured(mse, LOSS, at_most=limit)
     if mse > limit:
         training = result.values.get("training")
         advice = [hints.never_negative_hint(predictions[:grid], np.sin(x[:grid])),
                   hints.training_hint(training)]
-        return v.failed(message + "".join(f"\nHint: {a}" for a in advice if a), metric=mse)
+        return v.failed(message + "".join(f"\nHint: {a}" for a in advice if a), metric=figure)
     if fresh_mse > fresh_limit:
         return v.failed(message + (
             f"\nthe model fits the dataset's points but not new x between them: the guard "
             f"against lookup tables and memorising requires at most {fresh_limit:g} on new x "
-            "(a smooth fit of sin(x) passes it easily)"), metric=mse)
-    return v.passed(message, metric=mse)
+            "(a smooth fit of sin(x) passes it easily)"), metric=figure)
+    return v.passed(message, metric=figure)

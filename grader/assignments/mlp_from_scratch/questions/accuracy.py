@@ -26,6 +26,7 @@ from grader.assignments.mlp_from_scratch.questions.common import (
 )
 from grader.checks.classifier import extra_credit_above, measure_accuracy, points_on_scale
 from grader.checks.values import as_numbers, expect_filled
+from grader.core.results import FRACTION, Measured
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
@@ -110,7 +111,8 @@ def judge_accuracy(v):
     scale = (f"(full points at {mark:.0%}, one less per percentage point below it, none at "
              f"{floor:.0%} or below)")
     return v.scored(points, f"test accuracy {accuracy:.2%} on {len(v.secret['labels'])} test "
-                            f"images {scale}", metric=accuracy)
+                            f"images {scale}",
+                    metric=Measured(accuracy, FRACTION, at_least=mark))
 
 
 @QUESTION.verdict("above", reads=("mark", "extra_most"))
@@ -122,4 +124,5 @@ def judge_above(v):
     accuracy = float(np.mean(logits.argmax(axis=1) == labels))
     extra = extra_credit_above(accuracy, v.settings["mark"], v.settings["extra_most"])
     return v.scored(extra, f"{extra:.2f} point(s) of extra credit: one per percentage point "
-                           f"above {v.settings['mark']:.0%}", metric=accuracy)
+                           f"above {v.settings['mark']:.0%}",
+                    metric=Measured(accuracy, FRACTION))
