@@ -214,3 +214,21 @@ def test_two_builds_of_a_release_that_holds_back_are_byte_identical(tmp_path):
     first = release.build_release(tmp_path / "a.zip", course="first-networks")
     second = release.build_release(tmp_path / "b.zip", course="first-networks")
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_mlp_kit_says_why_it_cannot_measure_on_the_test_set(unzipped):
+    script = ("from mlp_data import load_digits\n"
+              "import numpy as np\n"
+              "class Zeros:\n"
+              "    def forward(self, x):\n"
+              "        return np.zeros((len(x), 10))\n"
+              "data = load_digits()\n"
+              "print('validation', data.accuracy(Zeros(), 'validation'))\n"
+              "data.accuracy(Zeros(), 'test')\n")
+    process = subprocess.run([sys.executable, "-c", script], cwd=unzipped("mlp-from-scratch"),
+                             env=student_env(), capture_output=True, text=True, timeout=60)
+    assert "validation 0.09" in process.stdout
+    assert process.returncode == 1
+    assert "ValueError: the test labels are kept by the autograder (data/mnist.npz has them " \
+           "blanked), so accuracy(model, 'test') cannot be measured here: use " \
+           "accuracy(model, 'validation')" in process.stderr
