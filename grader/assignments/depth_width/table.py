@@ -80,7 +80,7 @@ QUESTIONS = (
 )
 
 # As in the course, MNIST's even test rows are the students' and the odd rows are
-# scored (under --sandbox-user their labels are blanked).
+# scored (their labels are blanked in the release and under --sandbox-user).
 DATA = (mnist.scored_odd_test_rows("the 5000 test digits load_mnist() gives you"),)
 
 ALLOWED_IMPORTS = MappingProxyType({
