@@ -168,11 +168,14 @@ def test_a_new_assignment_is_one_package(tmp_path):
                    for name in names)
     assert "zeros-project/models.py" not in names
 
-    # In the student's unzipped folder, the autograder recognises the assignment.
+    # The student's unzipped folder holds this package only (no course): its one
+    # assignment is the default there, graded without a note about recognising it.
     folder = tmp_path / "unzipped" / "zeros-project"
+    assert sorted(path.name for path in (folder / "grader" / "assignments").iterdir()
+                  if path.is_dir()) == ["zeros"]
     student_run = run(folder, "autograder.py", "--no-graphics")
-    assert "graded as assignment zeros" in student_run.stdout, student_run.stderr
-    assert "Total: 0/1" in student_run.stdout
+    assert "Total: 0/1" in student_run.stdout, student_run.stderr
+    assert "graded as" not in student_run.stdout
 
 
 def test_a_broken_assignment_table_is_our_failure_said_plainly(tmp_path):

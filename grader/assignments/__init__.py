@@ -10,7 +10,9 @@ and the release; the judge does not change.
 
 The course's project (package ``course``) is the default. A submission is graded as
 another assignment when that assignment recognises its files (said once at the
-start); ``--course NAME`` chooses one outright.
+start); ``--course NAME`` chooses one outright. A student's release holds its own
+assignment's package only: there, without the course, its first assignment is the
+default and nothing else is recognised.
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ class UnknownAssignment(KeyError):
 
 
 @functools.lru_cache(maxsize=None)
-def registry() -> Mapping[str, Assignment]:
-    """Every assignment, by name: the default package's first, then the others' in
-    the order of their package names, each package's in the order of its table."""
+def _tables() -> tuple[Mapping[str, Assignment], Mapping[str, str]]:
+    """(assignment by name, package by assignment name), in registry order."""
     packages = sorted((info.name for info in pkgutil.iter_modules(__path__) if info.ispkg),
                       key=lambda name: (name != DEFAULT_PACKAGE, name))
     found: dict[str, Assignment] = {}
+    homes: dict[str, str] = {}
     for package in packages:
         table = importlib.import_module(f"{__name__}.{package}.table")
         for assignment in getattr(table, "ASSIGNMENTS", ()):
@@ -50,9 +52,29 @@ def registry() -> Mapping[str, Assignment]:
                 raise ValueError(f"two assignments are called {assignment.name!r} "
                                  f"(the second in grader/assignments/{package}/table.py)")
             found[assignment.name] = assignment
-    if DEFAULT not in found:
+            homes[assignment.name] = package
+    if DEFAULT_PACKAGE in packages and DEFAULT not in found:
         raise ValueError(f"the default assignment {DEFAULT!r} is missing")
-    return MappingProxyType(found)
+    if not found:
+        raise ValueError("grader/assignments/ holds no assignment")
+    return MappingProxyType(found), MappingProxyType(homes)
+
+
+def registry() -> Mapping[str, Assignment]:
+    """Every assignment, by name: the default package's first, then the others' in
+    the order of their package names, each package's in the order of its table."""
+    return _tables()[0]
+
+
+def package(name: str) -> str:
+    """The package of grader/assignments/ whose table defines assignment ``name``."""
+    return _tables()[1][name]
+
+
+def default_name() -> str:
+    """The course's current version; in a release without the course, the first
+    assignment its package defines."""
+    return DEFAULT if DEFAULT in registry() else next(iter(registry()))
 
 
 def names() -> list[str]:
@@ -62,7 +84,7 @@ def names() -> list[str]:
 def get(name: str | None = None) -> Assignment:
     """The assignment called ``name`` (the default one for None)."""
     try:
-        return registry()[name or DEFAULT]
+        return registry()[name or default_name()]
     except KeyError:
         raise UnknownAssignment(f"there is no assignment {name!r}; choose from "
                                 f"{', '.join(registry())}") from None
@@ -107,7 +129,7 @@ def by_files(assignment: Assignment, student_dir: Path) -> str:
               for name in other.student_files}
     own = [name for name in assignment.student_files
            if name not in others and (student_dir / name).is_file()]
-    default = [name for name in get(DEFAULT).student_files if (student_dir / name).is_file()]
+    default = [name for name in get().student_files if (student_dir / name).is_file()]
     if own and len(own) > len(default):
         return f"the folder has {', '.join(own)}"
     return ""
@@ -117,13 +139,13 @@ def recognise(student_dir: Path) -> tuple[Assignment, str]:
     """(assignment, why) for the files in ``student_dir``: the first assignment, in
     registry order, that recognises them, else the default one with ''."""
     for assignment in registry().values():
-        if assignment.name == DEFAULT:
+        if assignment.name == default_name():
             continue
         why = (assignment.recognise(student_dir) if assignment.recognise is not None
                else by_files(assignment, student_dir))
         if why:
             return assignment, why
-    return get(DEFAULT), ""
+    return get(), ""
 
 
 def announcement(assignment: Assignment, why: str) -> str:

@@ -92,13 +92,30 @@ class StudentFile:
 
 
 @dataclass(frozen=True)
+class StandIn:
+    """What a student's own run scores instead of withheld labels it does not have
+    (its data file is the released copy, those labels blanked): ``rows`` of the
+    arrays ``inputs`` and ``labels`` take the place of the withheld rows and of the
+    inputs they label. ``what`` names them for the student ("the 5000 test digits
+    load_mnist() gives you")."""
+    inputs: str
+    labels: str
+    rows: slice
+    what: str
+
+
+@dataclass(frozen=True)
 class Withheld:
     """Labels inside a data file that the judge scores against: ``array`` (its
     ``rows``, or all of it) is replaced by ``blank`` in the copy that student code
-    may read under --sandbox-user."""
+    may read under --sandbox-user (and in a release that holds them back).
+    ``inputs`` is the array they label; ``stand_in`` what a student's own run of
+    the released kit scores instead (None: the kit needs the full file)."""
     array: str
     blank: int
     rows: slice | None = None
+    inputs: str = ""
+    stand_in: StandIn | None = None
 
 
 @dataclass(frozen=True)
@@ -108,12 +125,17 @@ class DataFile:
     name: str
     sha256: str
     withheld: tuple[Withheld, ...] = ()
+    # The digest of the arrays of the copy with the withheld labels blanked
+    # (grader/judge/data.py: arrays_digest), which a release that holds them back
+    # ships; '' when no release does. The judge of a student's own run accepts it.
+    public_digest: str = ""
 
 
 @dataclass(frozen=True)
 class Release:
     """What ``python -m grader release`` puts in the student zip, beside the skeletons
-    (shipped under their student names) and the whole grader/ folder."""
+    (shipped under their student names) and the grader/ folder (the assignment's own
+    package of grader/assignments/, no other)."""
     folder: str                        # the zip's top folder
     files: tuple[str, ...]             # project files shipped as they are
     data: tuple[str, ...]              # files of data/
@@ -126,6 +148,14 @@ class Release:
     # module kept inside grader/, which students import by its file name there):
     # name in the zip -> path in the project.
     top_level: Mapping[str, str] = field(default_factory=_frozen_empty)
+    # The graded data files ship with their withheld labels blanked (the handout says
+    # the autograder keeps them), as the sandbox under --sandbox-user sees them.
+    holds_back: bool = False
+    # When set, the release writes its own pyproject.toml (the folder's name and
+    # this description) and its own data/README.md (this function's text) instead
+    # of shipping the project's, which describe the course.
+    description: str = ""
+    data_readme: Callable[["Assignment"], str] | None = None
 
 
 def in_words(names, last: str = "and") -> str:

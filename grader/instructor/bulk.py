@@ -361,7 +361,7 @@ def majority(recognised: dict[str, str]) -> str:
     """The version most submissions match (on a tie, the first in registry order)."""
     names = list(recognised.values())
     return max(assignments.names(), key=lambda name: (names.count(name),
-               -assignments.names().index(name))) if names else assignments.DEFAULT
+               -assignments.names().index(name))) if names else assignments.default_name()
 
 
 def course_note(course: str, recognised: dict[str, str], chosen: bool) -> str:

@@ -42,8 +42,8 @@ def add_release(commands) -> None:
     parser.add_argument("--force", action="store_true",
                         help="overwrite OUT.zip if it already exists")
     assignments.add_course_option(
-        parser, f"which course version or assignment to ship (default: {assignments.DEFAULT}; "
-                "names below)", default=assignments.DEFAULT)
+        parser, f"which course version or assignment to ship (default: "
+                f"{assignments.default_name()}; names below)", default=assignments.default_name())
     parser.set_defaults(run=run_release, command="release")
 
 

@@ -3,9 +3,16 @@
 What goes in is the assignment's data (its ``release``, grader/core/table.py): its
 skeletons under the names students save them as, the project files it ships (for the
 course: ``autograder.py``, ``backend.py``, ``chargpt.py``, ``pyproject.toml``), its
-data files, the whole ``grader/`` folder (the autograder) and a README written for
-students from its table (the repository's README has staff sections). It never holds
-``tests/`` (the staff reference solutions) or ``benchmarks/`` (they import them).
+data files, the ``grader/`` folder (the autograder) with its own assignment's package
+of ``grader/assignments/`` and no other's, and a README written for students from its
+table (the repository's README has staff sections). It never holds ``tests/`` (the
+staff reference solutions) or ``benchmarks/`` (they import them).
+
+A release that holds the scored labels back (``Release.holds_back``) ships each
+graded data file with them blanked, as the sandbox under --sandbox-user sees it; the
+student's own ``python autograder.py`` accepts that copy (grader/judge/data.py). With
+``Release.description`` it writes its own ``pyproject.toml`` and ``data/README.md``
+(the project's describe the course).
 
 Two builds of the same files are byte-identical: entries are sorted and carry a
 fixed timestamp and mode. After building, every function and class of the release
@@ -16,12 +23,17 @@ and the partial zip is deleted.
 from __future__ import annotations
 
 import ast
+import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from grader import assignments
-from grader.core.table import Assignment
+from grader.core.table import Assignment, DataFile
 from grader.instructor.zips import FILE_MODE, check_output, write_zip
+from grader.judge.data import DataProblem, JudgeData, arrays_digest
+from grader.judge.isolation import public_data
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A reference def/class with more statements than this must not appear in the release.
@@ -42,7 +54,13 @@ def release_files(root: Path = PROJECT_ROOT,
     wanted = [root / name for name in assignment.release.files]
     wanted += [root / "data" / name for name in assignment.release.data]
     grader_dir = root / "grader"
-    wanted += sorted(path for path in grader_dir.rglob("*.py") if "__pycache__" not in path.parts)
+    own = assignments.package(assignment.name)
+
+    def shipped(path: Path) -> bool:   # of grader/assignments/, only its own package
+        inside = path.relative_to(grader_dir).parts
+        return "__pycache__" not in inside and (
+            inside[0] != "assignments" or len(inside) == 2 or inside[1] == own)
+    wanted += sorted(path for path in grader_dir.rglob("*.py") if shipped(path))
     wanted.append(grader_dir / "README.md")
     # Shipped under another name: the skeletons as the student files, support modules
     # at the top.
@@ -53,6 +71,64 @@ def release_files(root: Path = PROJECT_ROOT,
     if missing:
         raise ReleaseError(f"cannot build the release: missing {', '.join(missing)} in {root}")
     return {**{path.relative_to(root).as_posix(): path for path in wanted}, **renamed}
+
+
+def own_descriptions(assignment: Assignment) -> dict[str, str]:
+    """pyproject.toml and data/README.md of a release that describes itself
+    (``Release.description``), by their path in the release; {} for one that ships
+    the project's."""
+    release = assignment.release
+    if not release.description:
+        return {}
+    texts = {"pyproject.toml": f"""\
+[project]
+name = "{release.folder}"
+version = "0.1.0"
+description = "{release.description}"
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = [
+    "torch>=2.0,<3",
+    "numpy>=1.24,<3",
+    "matplotlib>=3.5",
+]
+
+# Run from this folder (`python autograder.py`); installing copies no module.
+[tool.setuptools]
+py-modules = []
+packages = []
+"""}
+    if release.data_readme is not None:
+        texts["data/README.md"] = release.data_readme(assignment)
+    return texts
+
+
+def blanked(root: Path, file: DataFile) -> bytes:
+    """The bytes of data/``file`` with its withheld labels blanked (the same on every
+    build: fixed entry times), checked against the table's ``public_digest``.
+
+    Raises ReleaseError when the project's file is not the graded one, or when the
+    copy's digest is not the table's (the student's autograder would refuse it)."""
+    try:
+        data = JudgeData(root / "data", (file,))
+    except DataProblem as problem:
+        raise ReleaseError(f"cannot build the release: {problem}") from None
+    arrays = public_data(file, data.as_read(file.name))
+    if arrays_digest(arrays) != file.public_digest:
+        raise ReleaseError(f"cannot build the release: data/{file.name} with its scored labels "
+                           f"blanked has the arrays digest {arrays_digest(arrays)}, not the "
+                           f"table's public_digest {file.public_digest or '(none)'}; the "
+                           "released autograder would refuse it. Correct the table.")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, value in arrays.items():
+            entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = FILE_MODE << 16
+            array = io.BytesIO()
+            np.lib.format.write_array(array, np.ascontiguousarray(value), allow_pickle=False)
+            archive.writestr(entry, array.getvalue())
+    return buffer.getvalue()
 
 
 def _definitions(source: str, filename: str) -> list[tuple[str, ast.AST]]:
@@ -117,6 +193,11 @@ def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
                 for name, path in release_files(root, assignment).items()}
     contents[f"{top}/README.md"] = (assignment.release.readme(assignment).encode("utf-8"),
                                     FILE_MODE)
+    contents.update({f"{top}/{name}": (text.encode("utf-8"), FILE_MODE)
+                     for name, text in own_descriptions(assignment).items()})
+    if assignment.release.holds_back:
+        contents.update({f"{top}/data/{file.name}": (blanked(root, file), FILE_MODE)
+                         for file in assignment.data if file.name in assignment.release.data})
     forbidden = reference_definitions(root)
 
     def no_leaks(archive: Path) -> None:

@@ -140,10 +140,19 @@ def main(argv=None) -> int:
 
     reporter = Reporter()
     try:
-        data = JudgeData(PROJECT_ROOT / "data", assignment.data)
+        data = JudgeData(PROJECT_ROOT / "data", assignment.data, students_copy=True)
     except DataProblem as problem:
         print(f"autograder.py: cannot grade: {problem}", file=sys.stderr)
         return 2
+    if data.stand_ins and (args.gradescope_output or args.edx_output):
+        # a grade to be recorded is never computed on stand-in labels
+        print(f"autograder.py: cannot grade for Gradescope or edX: {data.stand_in_note()}. "
+              "Grade with the full data files (your course's autograder has them), or "
+              "leave out --gradescope-output and --edx-output to see the estimate.",
+              file=sys.stderr)
+        return 2
+    if data.stand_ins:
+        notes.append(data.stand_in_note())
     settings = Settings(project_root=PROJECT_ROOT, student_dir=student_dir, seed=args.seed,
                         graphics=not args.no_graphics, mute=args.mute,
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,

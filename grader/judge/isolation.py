@@ -180,7 +180,7 @@ class PublicTree:
             self._write_public(name, source.read_bytes())
         for file in data.files:
             buffer = io.BytesIO()
-            np.savez(buffer, **public_data(file, data.arrays(file.name)))
+            np.savez(buffer, **public_data(file, data.as_read(file.name)))
             self._write_public(f"data/{file.name}", buffer.getvalue())
 
     def _write_public(self, name: str, content: bytes) -> None:

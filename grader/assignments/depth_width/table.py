@@ -13,7 +13,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from grader.assignments.depth_width.handout import student_readme
-from grader.assignments.course.table import DATA as COURSE_DATA
+from grader.assignments import mnist
 from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
 
 _QUESTIONS = "grader.assignments.depth_width.questions."
@@ -80,8 +80,8 @@ QUESTIONS = (
 )
 
 # As in the course, MNIST's even test rows are the students' and the odd rows are
-# scored (under --sandbox-user their labels are blanked).
-DATA = tuple(file for file in COURSE_DATA if file.name == "mnist.npz")
+# scored (their labels are blanked in the release and under --sandbox-user).
+DATA = (mnist.scored_odd_test_rows("the 5000 test digits load_mnist() gives you"),)
 
 ALLOWED_IMPORTS = MappingProxyType({
     "networks.py": frozenset({"import numpy", "import torch", "from torch import nn",
@@ -101,9 +101,12 @@ ASSIGNMENTS = (
         "answers.py; 64 points, 6 extra credit",
         files=tuple(StudentFile(name, _SKELETONS + name) for name in (*NETWORKS, *ANSWERS)),
         questions=QUESTIONS,
-        release=Release("depth-width", files=("autograder.py", "pyproject.toml"),
-                        data=("mnist.npz", "README.md"), readme=student_readme,
-                        top_level=MappingProxyType({"depth_width_data.py": SUPPORT})),
+        release=Release("depth-width", files=("autograder.py",),
+                        data=("mnist.npz",), readme=student_readme,
+                        top_level=MappingProxyType({"depth_width_data.py": SUPPORT}),
+                        holds_back=True, data_readme=mnist.data_readme,
+                        description="Depth against width, and a CNN under a parameter "
+                                    "budget, on MNIST, with its autograder"),
         reference="tests/reference_depth_width",
         data=DATA, allowed_imports=ALLOWED_IMPORTS, import_rules=IMPORT_RULES,
         support_modules=(SUPPORT,)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from grader.assignments.course.table import DATA
+from grader.assignments import mnist
 from grader.assignments.first_networks.handout import student_readme
 from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
 
@@ -70,11 +70,14 @@ ASSIGNMENTS = (
         "standardised MNIST; q1-q4 worth 10",
         files=tuple(StudentFile(name, _SKELETONS + name) for name in (*QUADRANTS, *MNIST)),
         questions=QUESTIONS,
-        release=Release("first-networks", files=("autograder.py", "pyproject.toml"),
-                        data=("mnist.npz", "README.md"), readme=student_readme,
-                        top_level=MappingProxyType({"first_networks_data.py": SUPPORT})),
+        release=Release("first-networks", files=("autograder.py",),
+                        data=("mnist.npz",), readme=student_readme,
+                        top_level=MappingProxyType({"first_networks_data.py": SUPPORT}),
+                        holds_back=True, data_readme=mnist.data_readme,
+                        description="First networks: quadrant data and a network for MNIST, "
+                                    "with its autograder"),
         reference="tests/reference_first_networks",
-        data=tuple(file for file in DATA if file.name == "mnist.npz"),
+        data=(mnist.scored_odd_test_rows("the 5000 test digits load_mnist() gives you"),),
         allowed_imports=ALLOWED_IMPORTS, import_rules=IMPORT_RULES,
         support_modules=(SUPPORT,)),
 )

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from grader.assignments.course.table import DATA as COURSE_DATA
+from grader.assignments import mnist
 from grader.assignments.mlp_from_scratch.handout import student_readme
-from grader.core.table import (Assignment, Check, DataFile, ImportRule, Question, Release,
-                               StudentFile, Withheld)
+from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
 
 _QUESTIONS = "grader.assignments.mlp_from_scratch.questions."
 _SKELETONS = "grader/assignments/mlp_from_scratch/skeleton/"
@@ -63,8 +62,7 @@ QUESTIONS = (
 
 # Every one of the test digits is scored here: under --sandbox-user all their labels
 # are blanked (the course keeps half of them for students to validate on).
-MNIST = next(file for file in COURSE_DATA if file.name == "mnist.npz")
-DATA = (DataFile(MNIST.name, MNIST.sha256, (Withheld("test_labels", 255),)),)
+DATA = (mnist.scored_test_set("the 10000 validation digits (data.validation_images)"),)
 
 ALLOWED_IMPORTS = MappingProxyType({
     "mlp.py": frozenset({"import numpy", "import matplotlib", "import matplotlib.pyplot",
@@ -87,8 +85,11 @@ ASSIGNMENTS = (
         "(cnn.py), on MNIST; q1-q5 worth 65, up to 12 extra credit",
         files=tuple(StudentFile(name, _SKELETONS + name) for name in (*MLP, *CNN)),
         questions=QUESTIONS,
-        release=Release("mlp-from-scratch", files=("autograder.py", "pyproject.toml"),
-                        data=("mnist.npz", "README.md"), readme=student_readme,
+        release=Release("mlp-from-scratch", files=("autograder.py",),
+                        data=("mnist.npz",), readme=student_readme,
+                        holds_back=True, data_readme=mnist.data_readme,
+                        description="An MLP by hand in numpy, then a CNN in torch, on MNIST, "
+                                    "with its autograder",
                         provided=frozenset({("cnn.py", "CNN.__init__"),
                                             ("cnn.py", "CNN.forward")}),
                         top_level=MappingProxyType({"mlp_data.py": SUPPORT})),

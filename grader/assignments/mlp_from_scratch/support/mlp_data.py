@@ -9,8 +9,9 @@
     data.test_images         # (10000, 784): MNIST's test digits
 
 ``validation_labels``/``validation_digits`` and ``test_labels``/``test_digits`` are
-as for training. While the autograder grades, the test labels stay with it (using
-them is an error): never train on the test set.
+as for training. The test labels stay with the autograder: in the released
+data/mnist.npz they are blanked (255), and while the autograder grades, using them
+is an error. Never train on the test set; measure on "validation".
 
 ``data.subset(2000)`` is the same data with only the first 2000 training images (the
 over-fitting experiment). ``data.batches(256)`` yields shuffled (images, one-hot
@@ -76,6 +77,11 @@ class Digits:
         """The fraction of ``split`` ('train', 'validation' or 'test') that ``model``
         classifies correctly; also appended to ``history``."""
         images, digits = getattr(self, f"{split}_images"), getattr(self, f"{split}_digits")
+        if isinstance(digits, np.ndarray) and len(digits) and \
+                not ((digits >= 0) & (digits < 10)).any():
+            raise ValueError(f"the {split} labels are kept by the autograder (data/mnist.npz "
+                             f"has them blanked), so accuracy(model, {split!r}) cannot be "
+                             "measured here: use accuracy(model, 'validation')")
         predicted = np.concatenate([_predict(model, images[start:start + batch_size])
                                     for start in range(0, len(images), batch_size)])
         accuracy = float(np.mean(predicted == digits))
