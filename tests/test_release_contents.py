@@ -32,7 +32,7 @@ CHEAP = {"depth-width": ("q1d", "Total: 7/7"), "first-networks": ("q1", "Total: 
 COURSE_WORDS = ("lang_id", "shakespeare", "character GPT", "chargpt", "backend.py",
                 "gpt_model", "PerceptronModel", "perceptron to", "ml-course-project",
                 "language identification")
-DESCRIBING = ("README.md", "data/README.md", "pyproject.toml")
+DESCRIBING = ("README.md", "data/README.md", "pyproject.toml", "grader/README.md")
 
 
 def _others(name: str):
@@ -48,7 +48,7 @@ def forbidden_words(name: str) -> list[str]:
     words = set(COURSE_WORDS) if assignments.package(name) != "course" else set()
     for other in _others(name):
         words.update({other.name, other.release.folder, *other.student_files,
-                      *other.release.top_level})
+                      *other.release.top_level, f"assignments/{assignments.package(other.name)}"})
     words.discard(assignments.get(name).release.folder)   # the course's versions share one
     return sorted(words)
 

@@ -61,7 +61,6 @@ def release_files(root: Path = PROJECT_ROOT,
         return "__pycache__" not in inside and (
             inside[0] != "assignments" or len(inside) == 2 or inside[1] == own)
     wanted += sorted(path for path in grader_dir.rglob("*.py") if shipped(path))
-    wanted.append(grader_dir / "README.md")
     # Shipped under another name: the skeletons as the student files, support modules
     # at the top.
     renamed = {file.name: root / file.skeleton for file in assignment.files}
@@ -179,6 +178,25 @@ def find_leaks(archive_path: Path, forbidden: dict[str, tuple[str, str]]) -> lis
     return leaks
 
 
+def grader_readme(assignment: Assignment) -> str:
+    """The release's grader/README.md: the repository's describes every assignment and
+    how to add one (staff matters); a student's kit says what the folder is for."""
+    own = assignments.package(assignment.name)
+    return f"""\
+# The autograder
+
+Students can ignore this folder: edit the files named in ../README.md and run
+`python autograder.py` in the folder above (`python autograder.py --help` lists its
+options).
+
+It holds the code that grades {assignment.name}: `judge/` is the process you start,
+`sandbox/` the separate process that imports and runs your files under time and
+memory limits, `checks/` the checks the questions share, `figures/` the pictures
+(`--save-plots`), and `assignments/{own}/` this assignment's questions, points and
+thresholds (`table.py`).
+"""
+
+
 def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
                   course: str | None = None) -> Path:
     """Build the student zip of assignment ``course`` (default: the default one) at
@@ -193,6 +211,7 @@ def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
                 for name, path in release_files(root, assignment).items()}
     contents[f"{top}/README.md"] = (assignment.release.readme(assignment).encode("utf-8"),
                                     FILE_MODE)
+    contents[f"{top}/grader/README.md"] = (grader_readme(assignment).encode("utf-8"), FILE_MODE)
     contents.update({f"{top}/{name}": (text.encode("utf-8"), FILE_MODE)
                      for name, text in own_descriptions(assignment).items()})
     if assignment.release.holds_back:
