@@ -53,3 +53,44 @@ def test_the_statistics_message_names_its_tolerance(tmp_path, variant, points, s
     _, results = grade_json(tmp_path, student, "-q", "q3")
     assert results["total"] == points
     assert said in messages(results, "q3")
+
+
+FUNCTIONAL_RELU = """
+class QuadrantNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden1, self.hidden2 = nn.Linear(2, 16), nn.Linear(16, 16)
+        self.output = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.hidden1(x))
+        x = nn.functional.relu(self.hidden2(x))
+        return self.output(x)
+"""
+
+
+def test_a_summary_says_when_activations_are_no_modules(tmp_path):
+    student = solution_with(FIRST, tmp_path / "s", {"quadrants.py": FUNCTIONAL_RELU})
+    _, results = grade_json(tmp_path, student, "-q", "q2")
+    assert points_by_test(results)["q2: QuadrantNet: two hidden layers, four outputs"] == 1
+    assert "Linear(2, 16), Linear(16, 16), Linear(16, 4) (no activation modules: " \
+           "activations, if any, are applied in forward): 2 hidden layers, 4 outputs" \
+        in messages(results, "q2")
+
+
+def linear(size_in: int, size_out: int, custom: bool = False) -> dict:
+    return {"name": "", "type": "Linear", "parameters": 0, "custom": custom,
+            "in_features": size_in, "out_features": size_out}
+
+
+def test_the_note_is_left_out_where_an_activation_may_be_a_module():
+    from grader.checks.model_tree import summary
+    relu = {"name": "1", "type": "ReLU", "parameters": 0, "custom": False}
+    block = {"name": "1", "type": "Block", "parameters": 0, "custom": True}
+    assert summary([linear(2, 16), relu, linear(16, 4)]) == "Linear(2, 16), ReLU, Linear(16, 4)"
+    assert summary([linear(2, 16), block, linear(16, 4)]) == \
+        "Linear(2, 16), Block, Linear(16, 4)"
+    assert summary([linear(2, 16, custom=True)]) == "Linear(2, 16)"
+    assert summary([]) == "no layers"
+    assert summary([linear(2, 4)]).endswith("(no activation modules: activations, if any, "
+                                            "are applied in forward)")
