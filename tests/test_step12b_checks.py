@@ -94,3 +94,45 @@ def test_the_note_is_left_out_where_an_activation_may_be_a_module():
     assert summary([]) == "no layers"
     assert summary([linear(2, 4)]).endswith("(no activation modules: activations, if any, "
                                             "are applied in forward)")
+
+
+def depth_width_verdict(question_id: str, key: str, step_key: str, values: dict):
+    """The verdict of check ``key`` of depth-width's ``question_id``, on a step
+    ``step_key`` that recorded ``values``."""
+    from types import SimpleNamespace
+
+    from grader import assignments
+    from grader.core.wiring import SettingsView, VerdictInput, load_definition
+    question = next(q for q in assignments.get("depth-width").questions
+                    if q.id == question_id)
+    check = next(c for c in question.checks if c.key == key)
+    verdict = load_definition(question.module).verdicts[key]
+    step = SimpleNamespace(ok=True, values=values, seconds=1.0)
+    outcome = SimpleNamespace(step=lambda asked: step if asked == step_key else None)
+    return verdict.function(VerdictInput(
+        question, check, outcome, {}, {}, None,
+        SettingsView(question.thresholds, verdict.reads, "test")))
+
+
+def conv(size_in: int, size_out: int) -> dict:
+    return {"name": "0", "type": "Conv2d", "parameters": 80, "custom": False,
+            "in_channels": size_in, "out_channels": size_out, "kernel_size": [3, 3]}
+
+
+def plain(kind: str) -> dict:
+    return {"name": "1", "type": kind, "parameters": 0, "custom": False}
+
+
+def test_the_cnn_summary_counts_parameters_and_no_hidden_units():
+    layers = [conv(1, 8), plain("BatchNorm2d"), plain("ReLU"), plain("Flatten"),
+              plain("Dropout"), linear(8 * 28 * 28, 10)]
+    cnn = depth_width_verdict("q3g", "limits", "limits", {
+        "layers": layers, "parameters": 62_826, "sequential": True})
+    assert cnn.points == 6
+    assert cnn.message.endswith("Linear(6272, 10): 62,826 parameters"), cnn.message
+    assert "hidden unit" not in cnn.message
+    dense = depth_width_verdict("q2c", "limits", "limits", {
+        "layers": [plain("Flatten"), linear(784, 100), plain("ReLU"), linear(100, 10)],
+        "parameters": 79_510, "sequential": True})
+    assert dense.points == 3
+    assert "100 hidden units in 1 hidden layer(s), 79,510 parameters" in dense.message

@@ -177,9 +177,12 @@ def _limits_verdict(v, values: dict):
     shown = ", ".join(model_tree.describe(layer) for layer in values.get("layers") or [])
     if problems:
         return v.failed("; ".join(problems) + f".\nThe model: {shown}")
+    parameters = f"{int(values.get('parameters') or 0):,} parameters"
+    if v.settings["max_hidden_units"] is None:      # a parameter budget (the CNN): no units
+        return v.passed(f"{shown}: {parameters}")
     hidden = model_tree.hidden_units(values.get("layers") or [])
     return v.passed(f"{shown}: {sum(hidden)} hidden units in {len(hidden)} hidden layer(s), "
-                    f"{int(values.get('parameters') or 0):,} parameters")
+                    f"{parameters}")
 
 
 @QUESTION.verdict("limits", reads=LIMITS)
