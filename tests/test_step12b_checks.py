@@ -136,3 +136,134 @@ def test_the_cnn_summary_counts_parameters_and_no_hidden_units():
         "parameters": 79_510, "sequential": True})
     assert dense.points == 3
     assert "100 hidden units in 1 hidden layer(s), 79,510 parameters" in dense.message
+
+
+# ----------------------------------------------- depth-width 3G: epochs over what is trained
+
+IMAGES, BATCH = 60_000, 32
+
+
+def digits(count: int = IMAGES, width: int = 8):
+    """``count`` distinct stand-in images, one float32 row each (the counting reads
+    bytes, so a short row does as well as 784 pixels and is faster)."""
+    import numpy as np
+    rows = np.random.default_rng(0).random((count, width), dtype=np.float32)
+    rows[:, 0] = np.arange(count, dtype=np.float32)           # no two alike
+    return rows
+
+
+def stream(images, indices, epochs: int, batch: int, drop_last: bool = False, seed: int = 1):
+    """The batches a shuffling DataLoader over ``images[indices]`` gives in ``epochs``."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(indices)
+        stop = len(order) - len(order) % batch if drop_last else len(order)
+        for start in range(0, stop, batch):
+            yield images[order[start:start + batch]]
+
+
+def counted(batches):
+    from grader.checks.training import EpochCount, TrainedRows
+    rows, sizes = TrainedRows(), []
+    for batch in batches:
+        rows.add(batch)
+        sizes.append(len(batch))
+    return EpochCount(sizes, rows.recurrence(), IMAGES), sizes, rows.recurrence()
+
+
+def test_ten_epochs_over_a_55000_image_split_are_ten_epochs():
+    import numpy as np
+    images = digits()
+    kept = np.random.default_rng(2).permutation(IMAGES)[:55_000]     # random_split's 55,000
+    count, sizes, _ = counted(stream(images, kept, 10, BATCH))
+    assert count.images == 55_000 and count.epochs == 10 and count.exact(10, BATCH)
+    assert len(sizes) == 10 * 1719 and sizes.count(55_000 % BATCH) == 10
+    nine, _, _ = counted(stream(images, kept, 9, BATCH))
+    assert nine.epochs == 9 and not nine.exact(10, BATCH)
+    dropped, _, _ = counted(stream(images, kept, 10, BATCH, drop_last=True))
+    assert dropped.exact(10, BATCH) and not dropped.exact(9, BATCH)
+
+
+def test_nine_epochs_over_all_and_one_batch_too_many_are_caught():
+    images = digits()
+    nine, _, _ = counted(stream(images, range(IMAGES), 9, BATCH))
+    assert nine.images == IMAGES and nine.epochs == 9 and not nine.exact(10, BATCH)
+    ten, _, _ = counted(stream(images, range(IMAGES), 10, BATCH))
+    assert ten.exact(10, BATCH)
+    extra, _, _ = counted([*stream(images, range(IMAGES), 10, BATCH), images[:BATCH]])
+    assert not extra.exact(10, BATCH) and round(extra.epochs, 4) == 10.0005
+
+
+def test_inputs_that_change_every_epoch_are_counted_over_train_data():
+    import numpy as np
+    images, noise = digits(), np.random.default_rng(3)
+    augmented = (batch + noise.random(batch.shape, dtype=np.float32)
+                 for batch in stream(images, range(IMAGES), 10, BATCH))
+    count, _, _ = counted(augmented)
+    assert count.changing_inputs and count.images == IMAGES and count.exact(10, BATCH)
+    from grader.checks.training import EpochCount
+    assert EpochCount([BATCH] * 1875 * 10, None, IMAGES).exact(10, BATCH)
+    ignored = EpochCount([BATCH] * 1875 * 10, [[10, 5]], IMAGES)   # does not add up
+    assert ignored.images == IMAGES and ignored.exact(10, BATCH)
+
+
+def test_identical_images_count_once_per_copy():
+    import numpy as np
+    images = digits()
+    images[1] = images[0]                                  # one digit twice in the data
+    count, _, recurrence = counted(stream(images, range(IMAGES), 10, BATCH))
+    assert recurrence == [[10, IMAGES - 2], [20, 1]]
+    assert count.exact(10, BATCH) and not count.exact(20, BATCH)
+    nine, _, _ = counted(stream(images, np.arange(IMAGES), 9, BATCH))
+    assert not nine.exact(10, BATCH)
+
+
+def training_check(batches):
+    count, sizes, recurrence = counted(batches)
+    return depth_width_verdict("q3g", "training", "accuracy", {
+        "batch_sizes": sizes, "training_items": IMAGES, "trained_rows": recurrence})
+
+
+def test_the_training_check_counts_over_the_split_and_still_catches_wrong_counts():
+    import numpy as np
+    images = digits()
+    kept = np.random.default_rng(4).permutation(IMAGES)[:55_000]
+    split = training_check(stream(images, kept, 10, BATCH))
+    assert split.points == 4
+    assert split.message == ("10 epochs of batches of 32 over the 55,000 images it trained "
+                             "on (of the 60,000 in train_data) (17190 training steps)")
+    nine = training_check(stream(images, range(IMAGES), 9, BATCH))
+    assert nine.points == 0 and "train_model trained for 9 epochs (16875 batches, 540,000 " \
+        "images over the 60,000 images of train_data); the problem asks for exactly 10 " \
+        "epochs of batch size 32" in nine.message
+    wide = training_check(stream(images, range(IMAGES), 10, 64))
+    assert wide.points == 0 and "trained on batches of 64 images; the problem asks for " \
+        "batches of 32" in wide.message
+
+
+def test_the_sandbox_counts_the_rows_of_back_propagated_batches_only():
+    import torch
+    from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
+
+    from grader.assignments.depth_width.questions.networks import TrainingBatches
+    from grader.checks.training import EpochCount, TrainedRows
+    images = torch.from_numpy(digits(600, width=4))
+    labels = torch.zeros(600, dtype=torch.long)
+    everything = TensorDataset(images, labels)
+    part, held_out = random_split(everything, [550, 50], torch.Generator().manual_seed(0))
+    copied = TensorDataset(images[part.indices].clone(), labels[part.indices].clone())
+    for trained in (part, Subset(everything, part.indices), copied):
+        model = torch.nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        rows = TrainedRows()
+        with TrainingBatches(model, rows) as batches:
+            for _ in range(3):
+                for x, y in DataLoader(trained, batch_size=BATCH, shuffle=True):
+                    optimizer.zero_grad()
+                    torch.nn.functional.cross_entropy(model(x), y).backward()
+                    optimizer.step()
+                with torch.no_grad():                      # validation: no training step
+                    model(torch.stack([held_out[i][0] for i in range(len(held_out))]))
+        count = EpochCount(batches.sizes, rows.recurrence(), len(everything))
+        assert rows.recurrence() == [[3, 550]] and count.exact(3, BATCH), type(trained)
