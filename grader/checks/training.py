@@ -1,6 +1,7 @@
 """Training the student's model as their own script would (sandbox side): a fresh
 model and dataset, the student's training function observed without being changed,
-and whether it moved any weight."""
+and whether it moved any weight; and the epochs it trained, counted over the images
+it trained on (``TrainedRows`` in the sandbox, ``EpochCount`` in the judge)."""
 
 from __future__ import annotations
 
