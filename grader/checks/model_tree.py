@@ -3,8 +3,8 @@ assignment states (which layer types, how many hidden units, how many parameters
 are checked from the model itself, never from what the student says about it.
 
 The sandbox calls ``parameter_count`` and ``layers`` on the student's model and
-records their JSON-able results; the judge calls ``hidden_units``, ``forbidden`` and
-``describe`` on what came back (plain lists and dicts, no torch needed).
+records their JSON-able results; the judge calls ``hidden_units``, ``forbidden``,
+``describe`` and ``summary`` on what came back (plain lists and dicts, no torch needed).
 
 Nothing here runs the model or draws random numbers: only the tree of modules
 and the parameters' sizes are read, so recording these facts changes nothing
@@ -32,6 +32,13 @@ CONV_TYPES = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"
 DROPOUT_TYPES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
                  "FeatureAlphaDropout")
 CONTAINER_TYPES = ("Sequential", "ModuleList", "ModuleDict")
+# torch.nn's activation modules (torch/nn/modules/activation.py), by name: the judge
+# reads them off the recorded layers, without torch.
+ACTIVATION_TYPES = ("Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid",
+                    "Hardsigmoid", "Tanh", "SiLU", "Mish", "Hardswish", "ELU", "CELU", "SELU",
+                    "GLU", "GELU", "Hardshrink", "LeakyReLU", "LogSigmoid", "Softplus",
+                    "Softshrink", "PReLU", "Softsign", "Tanhshrink", "Softmin", "Softmax",
+                    "Softmax2d", "LogSoftmax")
 
 
 # ---------------------------------------------------------------- sandbox side
@@ -156,6 +163,21 @@ def describe(layer: dict) -> str:
     if "p" in layer:
         return f"{kind}(p={layer['p']:g})" if isinstance(layer["p"], (int, float)) else kind
     return kind
+
+
+def summary(layer_list: list[dict]) -> str:
+    """The layers as ``describe`` writes them, comma-separated ('no layers' for none).
+    When the model has Linear or convolution layers but no activation module, it says
+    so: its activations, if any, are calls in ``forward`` (F.relu, torch.relu) that the
+    tree cannot show. A module of the student's own class may hold activations, so
+    nothing is said when the tree has one."""
+    entries = _entries(layer_list)
+    shown = ", ".join(describe(entry) for entry in entries) or "no layers"
+    weighted = any("out_features" in entry or "out_channels" in entry for entry in entries)
+    if weighted and all(entry.get("custom") is False
+                        and entry.get("type") not in ACTIVATION_TYPES for entry in entries):
+        shown += " (no activation modules: activations, if any, are applied in forward)"
+    return shown
 
 
 def _where(entry: dict) -> str:

@@ -13,8 +13,9 @@ from what the student says:
   images. A model over a limit is not trained: its accuracy earns nothing.
 - training (q3g, grader/assignments/depth_width/questions/cnn_network.py): the epochs
   and the batch size, counted from the batches whose loss ``backward()`` was called
-  on (their size is the size of the input the model was last given), so evaluation
-  batches do not count;
+  on (their size is the size of the input the model was last given with gradients
+  on), so evaluation batches do not count; an epoch is a pass over the distinct
+  images those batches hold (grader/checks/training.py), not over all of train_data;
 - accuracy: on 5000 MNIST test digits the student's code never sees.
 """
 
@@ -118,10 +119,13 @@ def limits(ctx, record):
 
 class TrainingBatches:
     """Notes the size of each batch whose loss training calls ``backward()`` on: the
-    size of the input the model was last given. It only looks."""
+    size of the input the model was last given with gradients on (a forward under
+    ``no_grad`` is no training step). With ``rows`` (a ``TrainedRows``) it also counts
+    that input's distinct rows, so that epochs are counted over the images trained on.
+    It only looks."""
 
-    def __init__(self, model):
-        self.model, self.sizes, self._last = model, [], None
+    def __init__(self, model, rows=None):
+        self.model, self.rows, self.sizes, self._last = model, rows, [], None
 
     def __enter__(self):
         import torch
@@ -129,12 +133,15 @@ class TrainingBatches:
 
         def observed(tensor, *args, **kwargs):
             if watch._last is not None:
-                watch.sizes.append(watch._last)
+                watch.sizes.append(int(watch._last.shape[0]))
+                if watch.rows is not None:
+                    watch.rows.add(watch._last)
             return backward(tensor, *args, **kwargs)
 
         def before_forward(module, args):
-            if args and hasattr(args[0], "shape") and len(args[0].shape) > 0:
-                watch._last = int(args[0].shape[0])
+            if (torch.is_grad_enabled() and args and hasattr(args[0], "shape")
+                    and len(args[0].shape) > 0):
+                watch._last = args[0]
 
         self._backward, torch.Tensor.backward = backward, observed
         self._hook = self.model.register_forward_pre_hook(before_forward)
@@ -144,12 +151,22 @@ class TrainingBatches:
         import torch
         torch.Tensor.backward = self._backward
         self._hook.remove()
+        self._last = None
         return False
 
 
 @QUESTION.step("accuracy", reads=LIMITS)
 def accuracy(ctx, record):
+    train_and_predict(ctx, record)
+
+
+def train_and_predict(ctx, record, count_rows: bool = False) -> None:
+    """Train the model within its limits with the student's ``train_model`` on MNIST's
+    training digits, noting its batches (and, with ``count_rows``, the distinct images
+    trained on), then record its scores for the graded digits."""
     import depth_width_data  # the assignment's support module, loaded by the sandbox
+
+    from grader.checks.training import TrainedRows
     model, label = build(ctx)
     layers, parameters, sequential = describe_model(ctx, record, model)
     if limit_problems(layers, parameters, sequential, ctx.settings):
@@ -158,10 +175,13 @@ def accuracy(ctx, record):
     trainer = expect_filled(ctx.lookup(ctx.student(MODULE), "train_model"),
                             f"{MODULE}.train_model")
     train_data, _ = depth_width_data.load_mnist()
-    with ctx.training(train_data, record, model), TrainingBatches(model) as batches:
+    rows = TrainedRows() if count_rows else None
+    with ctx.training(train_data, record, model), TrainingBatches(model, rows) as batches:
         ctx.call(f"{MODULE}.train_model", trainer, model, train_data)
     record["batch_sizes"] = batches.sizes
     record["training_items"] = len(train_data)
+    if rows is not None:
+        record["trained_rows"] = rows.recurrence()
     record.save("logits", predict_in_chunks(ctx, model, label, ctx.probes["images"], 10))
 
 
@@ -177,9 +197,12 @@ def _limits_verdict(v, values: dict):
     shown = ", ".join(model_tree.describe(layer) for layer in values.get("layers") or [])
     if problems:
         return v.failed("; ".join(problems) + f".\nThe model: {shown}")
+    parameters = f"{int(values.get('parameters') or 0):,} parameters"
+    if v.settings["max_hidden_units"] is None:      # a parameter budget (the CNN): no units
+        return v.passed(f"{shown}: {parameters}")
     hidden = model_tree.hidden_units(values.get("layers") or [])
     return v.passed(f"{shown}: {sum(hidden)} hidden units in {len(hidden)} hidden layer(s), "
-                    f"{int(values.get('parameters') or 0):,} parameters")
+                    f"{parameters}")
 
 
 @QUESTION.verdict("limits", reads=LIMITS)

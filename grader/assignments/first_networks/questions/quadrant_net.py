@@ -78,7 +78,7 @@ def judge_layers(v):
     found = result.values.get("layers") or []
     linear = [entry for entry in found if isinstance(entry, dict)
               and isinstance(entry.get("out_features"), int)]
-    shown = ", ".join(model_tree.describe(entry) for entry in found) or "no layers"
+    shown = model_tree.summary(found)
     if len(linear) < 3:
         return v.failed(f"{MODEL} has {len(linear)} Linear layer(s) ({shown}); two hidden "
                         "layers need three: 2 -> hidden -> hidden -> 4")

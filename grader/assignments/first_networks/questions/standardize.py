@@ -9,7 +9,9 @@ pixels at once, or pixel by pixel (a pixel that never changes then stays 0).
 The sandbox calls it three times on images the judge chose: (train, test); (train,
 other test images), whose training output must not change; and (train, the first
 training images as test images), whose test output must equal their training output.
-The judge does the arithmetic.
+The judge does the arithmetic, the training output's invariance first: statistics
+pooled over both sets miss mean 0 and standard deviation 1 by little, which says less
+than "the training images changed when only the test images did".
 """
 
 from __future__ import annotations
@@ -99,16 +101,20 @@ def judge_standardize(v):
             return v.failed("standardize changed the images it was given (in place): return "
                             "new tensors and leave its arguments as they were")
     train = arrays["given_train"].reshape(len(v.probes["train"]), -1)
-    problem = standardised(train, tolerance)
-    if problem:
-        return v.failed(f"the standardised training images have {problem}; expected mean 0 "
-                        "and standard deviation 1 (subtract the training mean, divide by the "
-                        "training standard deviation)")
+    # Invariance first: statistics pooled over both sets are off by little, and the
+    # figures alone would read like rounding noise.
     if not np.allclose(arrays["other_test_train"].reshape(train.shape), train,
                        atol=tolerance, rtol=0):
         return v.failed("the training images came out differently when only the test images "
                         "changed: the training set's scaling must depend on the training "
-                        "set alone")
+                        "set alone (are the mean and the standard deviation computed over "
+                        "the training and test images together?)")
+    problem = standardised(train, tolerance)
+    if problem:
+        return v.failed(f"the standardised training images have {problem}; expected mean 0 "
+                        f"and standard deviation 1 within {tolerance:g}, over all pixels or "
+                        "pixel by pixel (subtract the training mean, divide by the training "
+                        "standard deviation)")
     repeated = len(v.probes["train_as_test"])
     as_test = arrays["train_as_test_test"].reshape(repeated, -1)
     if not np.allclose(as_test, train[:repeated], atol=tolerance, rtol=0):
