@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks.values import as_numbers, expect_tensor
+from grader.core.results import COUNT, Measured
 from grader.core.source import StepFailure
 from grader.core.wiring import Definition, Probes
 
@@ -97,7 +98,7 @@ def judge_labels(v):
                           == expected[np.all(points != 0, axis=1)]):
         message += (": every point off the axes is right, so the axis is on the wrong side; "
                     "a point with x = 0 counts as x >= 0, and y = 0 as y >= 0")
-    return v.failed(message, metric=float(len(wrong)))
+    return v.failed(message, metric=Measured(float(len(wrong)), COUNT, at_most=0))
 
 
 @QUESTION.verdict("dataset", reads=("dataset_points",))
