@@ -31,8 +31,9 @@ The autograder checks every limit itself, from your model and from the training 
 watches: the layer types, the hidden units and hidden layers, the parameters (every
 parameter's number of elements, `sum(p.numel() for p in model.parameters())`), the
 Dropout and BatchNorm2d of the CNN, and the CNN's epochs and batch size (counted from
-the batches your training calls `backward()` on). A model over a limit is not
-trained, and earns nothing for its accuracy.
+the batches your training calls `backward()` on; an epoch is one pass over the
+images you train on, so holding some of `train_data` out for validation is fine). A
+model over a limit is not trained, and earns nothing for its accuracy.
 
 Grading takes time: each network is trained by your `train_model`, the CNN for 10
 epochs (about 2 minutes for a CNN of 10,000 parameters on one laptop core, about 7
