@@ -14,6 +14,8 @@ from grader.core.results import PASSED, QuestionResult, format_points
 from grader.core.table import Question
 from grader.figures.html import EMBED_BUDGET, embed_figures
 
+SIDE_BY_SIDE_FACTOR = 1.1   # questions' times adding up to more than the run's: said
+
 
 def import_warning(file_name: str, statement: str) -> str:
     return f"{file_name}: `{statement}` is not one of the skeleton's imports"
@@ -27,6 +29,18 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} min {rest:02d} s"
+
+
+def run_time(added: float, seconds: float | None) -> str:
+    """How long the run took on the clock; the questions' times added up are said
+    only when they differ from it, because questions were graded side by side."""
+    if seconds is None:
+        return f"{format_seconds(added)} added up"
+    text = f"the run took {format_seconds(seconds)}"
+    if added > seconds * SIDE_BY_SIDE_FACTOR:
+        text += (f"; the questions' times add up to {format_seconds(added)} because some "
+                 "were graded side by side")
+    return text
 
 
 def _extra(result: QuestionResult) -> str:
@@ -107,7 +121,8 @@ class Reporter:
         if result.seconds:
             self.say(f"(graded in {format_seconds(result.seconds)})")
 
-    def summary(self, results: list[QuestionResult]) -> None:
+    def summary(self, results: list[QuestionResult], seconds: float | None = None) -> None:
+        """The closing block; ``seconds``: how long the run took on the clock."""
         self.say()
         self.say(f"Finished at {time.strftime('%H:%M:%S')}")
         self.say()
@@ -124,7 +139,7 @@ class Reporter:
         if timed:
             self.say("Time per question: " + ", ".join(
                 f"{r.question.id} {format_seconds(r.seconds)}" for r in timed)
-                + f" ({format_seconds(sum(r.seconds for r in timed))} in all)")
+                + f" ({run_time(sum(r.seconds for r in timed), seconds)})")
         self.say()
         self.say("Your grades are NOT yet registered. To register your grades, make sure to "
                  "follow your instructor's guidelines to receive credit on your project.")
@@ -164,6 +179,8 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
         "questions": {r.question.id: {"points": r.points, "max": r.max_points,
                                       "extra_credit": r.question.extra_credit,
                                       "seconds": round(r.seconds, 2),
+                                      "cpu_seconds": None if r.cpu_seconds is None
+                                      else round(r.cpu_seconds, 2),
                                       "warnings": list(r.warnings),
                                       "figures": [Path(f).name for f in r.figures],
                                       "output_bytes": r.output_bytes,
