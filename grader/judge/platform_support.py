@@ -148,6 +148,17 @@ class Sandbox:
             return group_members(self.process.pid)
         return [self.process.pid, *descendants(self.process.pid)]
 
+    def has_ended(self) -> bool:
+        """Whether the sandbox's process has ended. Where possible it is left
+        uncollected (a zombie), so that its CPU time can still be read once more."""
+        if hasattr(os, "waitid") and self.process.returncode is None:
+            try:
+                return os.waitid(os.P_PID, self.process.pid,
+                                 os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            except ChildProcessError:
+                pass          # already collected
+        return self.process.poll() is not None
+
     def memory_mb(self) -> float | None:
         """Resident memory of the sandbox and every process it started, in MB."""
         members = self.processes()

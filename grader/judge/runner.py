@@ -238,7 +238,7 @@ def _wait(sandbox: platform_support.Sandbox, time_use: TimeUse, started: float,
     """Wait for the sandbox to end; 'timeout', 'memory' or 'interrupted' when it is to
     be stopped (``time_use.hit`` then says which time limit it reached)."""
     next_usage_check = 0.0
-    while sandbox.process.poll() is None:
+    while not sandbox.has_ended():
         now = time.monotonic()
         cpu = None
         if now >= next_usage_check:
@@ -253,7 +253,8 @@ def _wait(sandbox: platform_support.Sandbox, time_use: TimeUse, started: float,
             return "interrupted"
         watch.poll(now)
         time.sleep(POLL_SECONDS)
-    time_use.observe(time.monotonic() - started, None)   # ended (and collected): no CPU to read
+    # Ended but not yet collected: its CPU time, and its children's, are still there.
+    time_use.observe(time.monotonic() - started, sandbox.usage()[1])
     return None
 
 
