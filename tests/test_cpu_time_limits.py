@@ -178,8 +178,12 @@ def _two_busy_processes_beside_us():
     os.sched_setaffinity(0, {core})
     spinners = []
     try:
-        for _ in range(2):     # started after the pinning: they inherit the one core
-            spinners.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+        # Started after the pinning, they inherit the one core; each in a session of its
+        # own, as a sandbox is (where the kernel groups processes by session, a spinner
+        # in ours would share our group's part of the core instead of competing).
+        for _ in range(2):
+            spinners.append(subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                             start_new_session=True))
         yield
     finally:
         for spinner in spinners:
