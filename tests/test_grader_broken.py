@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from grader.core.table import LIMITS
 from helpers import (
     ROOT,
     copy_project,
@@ -144,10 +145,9 @@ def test_broken_submission(case, tmp_path):
     assert text in failing, process.stdout
     if case == "endless_training":       # stopped at the limit, not long after it
         assert 'it was here:\nFile "train.py", line' in failing, failing
-        if results["questions"]["q2"]["cpu_seconds"] is not None:   # Linux: CPU time counts
-            assert results["questions"]["q2"]["cpu_seconds"] < 15 + 3
-        else:
-            assert results["questions"]["q2"]["seconds"] < 15 + 10
+        # (15 s of CPU time: on a busy machine longer on the clock, never past the cap;
+        # tests/test_cpu_time_limits.py checks that it stops at the CPU limit)
+        assert results["questions"]["q2"]["seconds"] < 15 * LIMITS.wall_cap_factor + 10
 
 
 PRINTS_100_MB = {"train.py": "_train_perceptron = train_perceptron\n"

@@ -179,8 +179,6 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
         "questions": {r.question.id: {"points": r.points, "max": r.max_points,
                                       "extra_credit": r.question.extra_credit,
                                       "seconds": round(r.seconds, 2),
-                                      "cpu_seconds": None if r.cpu_seconds is None
-                                      else round(r.cpu_seconds, 2),
                                       "warnings": list(r.warnings),
                                       "figures": [Path(f).name for f in r.figures],
                                       "output_bytes": r.output_bytes,
