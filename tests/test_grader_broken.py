@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from grader.core.table import LIMITS
 from helpers import (
     ROOT,
     copy_project,
@@ -60,8 +61,8 @@ CASES = {
         "q2,q6", ["--time-limit-scale", "0.05"],
         {Q2_SANITY: 2, Q2_FIT: 0,
          "q6: AttentionBlock: causal scaled dot-product attention": 2},
-        'did not finish within the time limit of 15 s and was stopped (is there a loop that '
-        'never ends, or is training very slow?); it was here:\nFile "train.py", line'),
+        'did not finish within the time limit of 15 s of CPU time and was stopped (is there '
+        'a loop that never ends, or is training very slow?); it ran '),
     "too_much_memory": (
         {"train.py": "def train_regression(model, dataset):\n"
                      "    hoard = []\n"
@@ -143,7 +144,10 @@ def test_broken_submission(case, tmp_path):
     failing = "\n".join(t["message"] for t in results["tests"] if t["status"] != "passed")
     assert text in failing, process.stdout
     if case == "endless_training":       # stopped at the limit, not long after it
-        assert results["questions"]["q2"]["seconds"] < 15 + 10
+        assert 'it was here:\nFile "train.py", line' in failing, failing
+        # (15 s of CPU time: on a busy machine longer on the clock, never past the cap;
+        # tests/test_cpu_time_limits.py checks that it stops at the CPU limit)
+        assert results["questions"]["q2"]["seconds"] < 15 * LIMITS.wall_cap_factor + 10
 
 
 PRINTS_100_MB = {"train.py": "_train_perceptron = train_perceptron\n"

@@ -88,4 +88,4 @@ def test_the_status_line_appears_on_a_terminal_and_not_with_mute(tmp_path, mute)
         # the student's line is shown whole, on a line of its own
         assert re.search(r"(^|\n|\x1b\[K)training starts\r?\n", text), text
     assert re.search(r"### Question q1: 5/5 ###\r?\n\(graded in [\d.]+ s\)", text)
-    assert re.search(r"Time per question: q1 [\d.]+ s \([\d.]+ s in all\)", text)
+    assert re.search(r"Time per question: q1 [\d.]+ s \(the run took [\d.]+ s\)", text)

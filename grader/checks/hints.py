@@ -156,10 +156,19 @@ def validation_hint(progress: dict | None, threshold: float, measured: float,
 
 def endless_loop_hint(progress: dict | None, threshold: float) -> str:
     """When training ran into the time limit while the code kept asking for
-    validation accuracy: it probably waits for a figure it never reaches."""
+    validation accuracy: it probably waits for a figure it never reaches (below the
+    requirement), or for one of its own that asks more than the grader does (the
+    last figure already meets the requirement)."""
     validation = (progress or {}).get("validation")
-    if not isinstance(validation, (int, float)):
+    if not isinstance(validation, (int, float)) or not math.isfinite(validation):
         return ""
+    if validation >= threshold:
+        return (f"your training loop was still running at the time limit, although the last "
+                f"validation accuracy it asked for, {validation:.2%}, already meets the "
+                f"{percent(threshold)} required: the loop's own stopping rule asks for more "
+                "than the grader does (a higher accuracy of its own, or a low loss); it may "
+                f"stop once validation accuracy is a little above {percent(threshold)}, or "
+                "after a fixed number of epochs")
     return (f"your training loop was still running at the time limit, and the last "
             f"validation accuracy it asked for was {validation:.2%}: a loop that waits for "
             f"an accuracy (required: {percent(threshold)}) may never reach it; stop after a "

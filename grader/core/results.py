@@ -133,6 +133,8 @@ class QuestionResult:
     import_warnings: tuple[str, ...] = ()
     # Figures saved with --save-plots (file paths), the key figure (qN.png) first.
     figures: tuple[str, ...] = ()
+    # CPU seconds its sandbox's processes used (None: not measured, or no sandbox ran)
+    cpu_seconds: float | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:

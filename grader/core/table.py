@@ -73,6 +73,8 @@ class Limits:
     output_shown_bytes: int = 200_000   # student output shown per question
     output_kept_bytes: int = 20_000     # student output kept for JSON/Gradescope
     sanity_step_seconds: float = 60.0   # a single sanity step (not training)
+    wall_cap_factor: float = 3.0   # a question's sandbox is stopped after this many times
+                                   # its limit on the clock, even if it used little CPU
     default_seed: int = 0
 
 

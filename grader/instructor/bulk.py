@@ -451,8 +451,10 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     if args.sandbox_user and mode != "none" and isolation.effective():
         autograder_args += ["--sandbox-user", args.sandbox_user]
     autograder_args += ["--course", course]
+    # Each question may run up to its wall-clock cap (LIMITS.wall_cap_factor times its
+    # limit) when the machine is busy: a run stopped sooner would be our failure.
     timeout = 600 + sum(q.time_limit for q in assignments.get(course).questions) \
-        * args.time_limit_scale
+        * args.time_limit_scale * LIMITS.wall_cap_factor
     crew = Crew(work)
     jobs = []
     for submission in submissions:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from grader import assignments
 from grader.core.source import PROJECT_FILES
+from grader.core.table import LIMITS
 from grader.figures.html import RESULTS_LIMIT, document_size, strip_images
 from grader.instructor.submissions import find_student_files
 from grader.instructor.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
@@ -211,10 +212,13 @@ def max_score(course: str | None = None) -> float:
 
 
 def run_timeout(course: str | None = None) -> float:
-    """Seconds a whole run may take: every question's time limit of ``course`` (of
-    the slowest assignment when each submission is recognised), plus start-up."""
+    """Seconds a whole run may take: every question's wall-clock cap (its time limit
+    counts CPU time, and a question may run up to ``LIMITS.wall_cap_factor`` times
+    it on the clock) of ``course`` (of the slowest assignment when each submission
+    is recognised), plus start-up."""
     chosen = [assignments.get(course)] if course else assignments.registry().values()
-    return max(sum(q.time_limit for q in assignment.questions) for assignment in chosen) + 600
+    return max(sum(q.time_limit for q in assignment.questions) for assignment in chosen) \
+        * LIMITS.wall_cap_factor + 600
 
 
 def failure_results(reason: str, output: str, seconds: float,

@@ -235,8 +235,8 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
               + (f"finished before it: {done}; " if done else "")
               + "no results were written.", file=sys.stderr)
         return 143 if terminated else 130
-    reporter.summary(results)
     seconds = time.monotonic() - started
+    reporter.summary(results, seconds)
     if settings.plots_dir:   # printed only: a Gradescope run's folder means nothing to students
         names = [Path(path).name for result in results for path in result.figures]
         print(f"Figures saved in {settings.plots_dir}: {', '.join(names)}" if names

@@ -161,7 +161,8 @@ class Grader:
         figures, figure_notes = self._figures(question, outcome, probes)
         return QuestionResult(question, checks, time.monotonic() - started,
                               outcome.output.kept, outcome.output.total_bytes,
-                              notes + figure_notes, imports, figures)
+                              notes + figure_notes, imports, figures,
+                              outcome.time_use.cpu if outcome.time_use else None)
 
     def _figures(self, question: Question, outcome, probes) -> tuple[tuple[str, ...],
                                                                      tuple[str, ...]]:

@@ -1,8 +1,8 @@
 """Operating-system specifics of the sandbox, kept small and in one place.
 
 Linux has everything the grader wants: process groups (a hang or a DataLoader
-worker is killed with the whole group), /proc for the group's memory use, and
-RLIMIT_AS. macOS has process groups but no /proc and an unenforced RLIMIT_AS;
+worker is killed with the whole group), /proc for the group's memory and CPU use,
+and RLIMIT_AS. macOS has process groups but no /proc and an unenforced RLIMIT_AS;
 Windows has neither signals nor resource limits. ``limitations()`` says which
 protections are missing so the grader can print it once.
 """
@@ -53,9 +53,8 @@ def ask_for_traceback(process: subprocess.Popen) -> None:
             pass
 
 
-def group_memory_mb(pgid: int) -> float | None:
-    """Resident memory of all processes in a process group, in MB (Linux only;
-    None where it cannot be measured)."""
+def group_members(pgid: int) -> list[int] | None:
+    """The processes of a process group (Linux's /proc; None elsewhere)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -73,7 +72,14 @@ def group_memory_mb(pgid: int) -> float | None:
                 members.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue                              # the process ended meanwhile
-    return memory_mb(members)
+    return members
+
+
+def group_memory_mb(pgid: int) -> float | None:
+    """Resident memory of all processes in a process group, in MB (Linux only;
+    None where it cannot be measured)."""
+    members = group_members(pgid)
+    return None if members is None else memory_mb(members)
 
 
 def memory_mb(pids: list[int]) -> float:
@@ -88,6 +94,44 @@ def memory_mb(pids: list[int]) -> float:
     return total_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time these processes have used, user and system, with that of their
+    children that have ended and were collected (so a DataLoader worker that
+    exited still counts, in its parent's figures). Linux's /proc; a process that
+    ended meanwhile is left out."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            # fields 14-17 of stat: utime, stime, cutime, cstime (in clock ticks)
+            ticks += sum(int(value) for value in fields[11:15])
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measures_cpu() -> bool:
+    """Whether a sandbox's CPU time can be read (Linux's /proc)."""
+    return sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+
+
+def usable_cores() -> int:
+    """The cores this process (and so a sandbox it starts) may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def load_average() -> float | None:
+    """The machine's load average over the last minute (None where unknown)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 class Sandbox:
     """One running sandbox, seen from the judge: either the sandbox's Python itself,
     in a process group of its own, or bubblewrap around it. Inside bubblewrap the
@@ -97,11 +141,36 @@ class Sandbox:
     def __init__(self, process: subprocess.Popen, in_bubblewrap: bool):
         self.process, self.in_bubblewrap = process, in_bubblewrap
 
+    def processes(self) -> list[int] | None:
+        """The sandbox and every process it started (None where they cannot be
+        listed: without Linux's /proc)."""
+        if not self.in_bubblewrap:
+            return group_members(self.process.pid)
+        return [self.process.pid, *descendants(self.process.pid)]
+
+    def has_ended(self) -> bool:
+        """Whether the sandbox's process has ended. Where possible it is left
+        uncollected (a zombie), so that its CPU time can still be read once more."""
+        if hasattr(os, "waitid") and self.process.returncode is None:
+            try:
+                return os.waitid(os.P_PID, self.process.pid,
+                                 os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            except ChildProcessError:
+                pass          # already collected
+        return self.process.poll() is not None
+
     def memory_mb(self) -> float | None:
         """Resident memory of the sandbox and every process it started, in MB."""
-        if not self.in_bubblewrap:
-            return group_memory_mb(self.process.pid)
-        return memory_mb([self.process.pid, *descendants(self.process.pid)])
+        members = self.processes()
+        return None if members is None else memory_mb(members)
+
+    def usage(self) -> tuple[float | None, float | None]:
+        """(resident memory in MB, CPU seconds used) of the sandbox and everything
+        it started, from one look at the process table; (None, None) without /proc."""
+        members = self.processes()
+        if members is None:
+            return None, None
+        return memory_mb(members), cpu_seconds(members)
 
     def ask_for_traceback(self) -> None:
         """Ask the sandbox's Python to write where it is (faulthandler on SIGUSR1)."""
@@ -165,6 +234,8 @@ def limitations() -> list[str]:
     missing = []
     if not sys.platform.startswith("linux"):
         missing.append("the memory limit is not enforced")
+        missing.append("time limits count wall-clock time, not the CPU time your code got, "
+                       "so a busy machine leaves it less time")
         missing.append("a sandbox still running when the autograder is killed outright "
                        "(kill -9) runs on until its code ends; Ctrl-C and SIGTERM stop it")
     if os.name != "posix":

@@ -15,6 +15,8 @@ from grader.core.table import Question
 from grader.figures.html import EMBED_BUDGET, embed_figures
 from grader.judge.imports_check import ImportWarnings
 
+SIDE_BY_SIDE_FACTOR = 1.1   # questions' times adding up to more than the run's: said
+
 
 def format_seconds(seconds: float) -> str:
     """4.2 s, 42 s or 3 min 05 s."""
@@ -24,6 +26,18 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.0f} s"
     minutes, rest = divmod(int(round(seconds)), 60)
     return f"{minutes} min {rest:02d} s"
+
+
+def run_time(added: float, seconds: float | None) -> str:
+    """How long the run took on the clock; the questions' times added up are said
+    only when they differ from it, because questions were graded side by side."""
+    if seconds is None:
+        return f"{format_seconds(added)} added up"
+    text = f"the run took {format_seconds(seconds)}"
+    if added > seconds * SIDE_BY_SIDE_FACTOR:
+        text += (f"; the questions' times add up to {format_seconds(added)} because some "
+                 "were graded side by side")
+    return text
 
 
 def _extra(result: QuestionResult) -> str:
@@ -102,7 +116,8 @@ class Reporter:
         if result.seconds:
             self.say(f"(graded in {format_seconds(result.seconds)})")
 
-    def summary(self, results: list[QuestionResult]) -> None:
+    def summary(self, results: list[QuestionResult], seconds: float | None = None) -> None:
+        """The closing block; ``seconds``: how long the run took on the clock."""
         self.say()
         self.say(f"Finished at {time.strftime('%H:%M:%S')}")
         self.say()
@@ -119,7 +134,7 @@ class Reporter:
         if timed:
             self.say("Time per question: " + ", ".join(
                 f"{r.question.id} {format_seconds(r.seconds)}" for r in timed)
-                + f" ({format_seconds(sum(r.seconds for r in timed))} in all)")
+                + f" ({run_time(sum(r.seconds for r in timed), seconds)})")
         self.say()
         self.say("Your grades are NOT yet registered. To register your grades, make sure to "
                  "follow your instructor's guidelines to receive credit on your project.")

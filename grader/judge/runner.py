@@ -3,7 +3,8 @@
 The judge never imports student code. It writes a job (settings and probe inputs)
 into a temporary folder, starts ``grader.sandbox.main`` in a fresh interpreter and a
 process group of its own, streams the child's output (capped), enforces the time
-and memory limits on the whole group, and reads back events and arrays.
+limit (CPU time of the whole group, with a wall-clock cap: grader/judge/time_limits.py)
+and the memory limit on the whole group, and reads back events and arrays.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from grader.core.source import StudentFiles
 from grader.judge import platform_support
 from grader.judge.confinement import Confinement
 from grader.judge.status import StatusLine
+from grader.judge.time_limits import TimeUse, budget
 
 POLL_SECONDS = 0.05
 PROGRESS_POLL_SECONDS = 0.5
 EVENTS_LIMIT = 64 * 2**20      # bytes of events.jsonl (or fault.txt) the judge reads at most
 ARRAY_LIMIT = 512 * 2**20      # bytes of one returned array
-MEMORY_POLL_SECONDS = 0.25
+MEMORY_POLL_SECONDS = 0.25    # how often the group's memory and CPU time are read
 
 # The bootstrap replaces sys.path[0] (the student's working folder, for `python -c`)
 # with the project folder, so that neither `grader` nor `backend` can be shadowed
@@ -65,6 +67,7 @@ class SandboxOutcome:
     finished: bool = False
     returncode: int | None = None
     stopped: str | None = None            # 'timeout' or 'memory' when the judge killed it
+    time_use: TimeUse | None = None       # the time it used, and which limit stopped it
     exit_called: dict | None = None
     sandbox_error: dict | None = None
     figures_problem: str | None = None    # why figure_data recorded nothing (figures only)
@@ -85,6 +88,8 @@ class SandboxOutcome:
         """Why the sandbox stopped before finishing, in words ('' if it finished)."""
         where = f"; it was here:\n{self.fault}" if self.fault else ""
         if self.stopped == "timeout":
+            if self.time_use is not None:
+                return self.time_use.stopped_message() + where
             return (f"did not finish within the time limit of {self.time_limit:g} s and was "
                     "stopped (is there a loop that never ends, or is training very slow?)"
                     + where)
@@ -183,7 +188,11 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         command = [sys.executable, "-c", BOOTSTRAP.format(root=str(project_root)), str(job_dir)]
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
                    PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),
-                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2", **prepared.env)
+                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2",
+                   # Threads waiting for each other sleep instead of spinning: on a busy
+                   # machine spinning burns CPU time that counts against the limit
+                   # (benchmarks/cpu_time_limits.py --cores 2 --threads 2).
+                   OMP_WAIT_POLICY="PASSIVE", **prepared.env)
         env.pop("PYTHONPATH", None)
         # The sandbox dies with this process (Linux): bubblewrap sees to it itself.
         env = lifetime.without_parent(env) if prepared.dies_with_judge else lifetime.child_env(env)
@@ -192,7 +201,8 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         if prepared.in_bubblewrap:
             command = prepared.wrap(command)
 
-        outcome = SandboxOutcome(time_limit=time_limit, memory_mb=memory_mb)
+        outcome = SandboxOutcome(time_limit=time_limit, memory_mb=memory_mb,
+                                 time_use=budget(time_limit, job["threads"]))
         started = time.monotonic()
         with confinement.reaper.starting():    # no clean-up takes it for a stray
             process = subprocess.Popen(command, cwd=student_dir, env=env,
@@ -203,10 +213,11 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap,
                            status if shown_to is None else None, shown_to)
         pump.start()
-        watch = _ProgressTail(job_dir / "events.jsonl", job["question"], time_limit, status)
+        watch = _ProgressTail(job_dir / "events.jsonl", job["question"], outcome.time_use,
+                              status)
         sandbox = platform_support.Sandbox(process, prepared.in_bubblewrap)
         try:
-            outcome.stopped = _wait(sandbox, time_limit, memory_mb, watch, stop)
+            outcome.stopped = _wait(sandbox, outcome.time_use, started, memory_mb, watch, stop)
             if outcome.stopped in ("timeout", "memory"):
                 sandbox.ask_for_traceback()
         finally:
@@ -219,29 +230,35 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
             status.end(job["question"])
         outcome.progress = watch.latest
         outcome.seconds = time.monotonic() - started
+        outcome.time_use.load = platform_support.load_average()
         outcome.returncode = sandbox.returncode()
         outcome.output = pump.captured()
         _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
     return outcome
 
 
-def _wait(sandbox: platform_support.Sandbox, time_limit: float, memory_mb: int,
-          watch: "_ProgressTail", stop: threading.Event | None) -> str | None:
-    deadline = time.monotonic() + time_limit
-    next_memory_check = 0.0
-    while sandbox.process.poll() is None:
+def _wait(sandbox: platform_support.Sandbox, time_use: TimeUse, started: float,
+          memory_mb: int, watch: "_ProgressTail", stop: threading.Event | None) -> str | None:
+    """Wait for the sandbox to end; 'timeout', 'memory' or 'interrupted' when it is to
+    be stopped (``time_use.hit`` then says which time limit it reached)."""
+    next_usage_check = 0.0
+    while not sandbox.has_ended():
         now = time.monotonic()
-        if now >= deadline:
+        cpu = None
+        if now >= next_usage_check:
+            next_usage_check = now + MEMORY_POLL_SECONDS
+            used, cpu = sandbox.usage()
+            if used is not None and used > memory_mb:
+                return "memory"
+        time_use.hit = time_use.observe(now - started, cpu)
+        if time_use.hit is not None:
             return "timeout"
         if stop is not None and stop.is_set():
             return "interrupted"
         watch.poll(now)
-        if now >= next_memory_check:
-            next_memory_check = now + MEMORY_POLL_SECONDS
-            used = sandbox.memory_mb()
-            if used is not None and used > memory_mb:
-                return "memory"
         time.sleep(POLL_SECONDS)
+    # Ended but not yet collected: its CPU time, and its children's, are still there.
+    time_use.observe(time.monotonic() - started, sandbox.usage()[1])
     return None
 
 
@@ -249,11 +266,10 @@ class _ProgressTail:
     """Reads the sandbox's progress events as they arrive and updates the status
     line; keeps the latest one (untrusted: only numbers and short text are used)."""
 
-    def __init__(self, path: Path, question: str, time_limit: float,
+    def __init__(self, path: Path, question: str, time_use: TimeUse,
                  status: StatusLine | None):
-        self.path, self.question, self.time_limit = path, question, time_limit
+        self.path, self.question, self.time_use = path, question, time_use
         self.status = status
-        self.started = time.monotonic()
         self.next_read = 0.0
         self.offset = 0
         self.step = ""
@@ -266,8 +282,9 @@ class _ProgressTail:
         self._read_new()
         if self.status is not None:
             label = f"{self.question} {self.step}" if self.step else self.question
-            self.status.update(label, now - self.started, self.time_limit, self.latest,
-                               key=self.question)
+            counted = self.time_use.counted if self.time_use.cpu is not None else None
+            self.status.update(label, self.time_use.wall, self.time_use.limit, self.latest,
+                               key=self.question, counted=counted)
 
     def _read_new(self) -> None:
         if not _plain_file(self.path, EVENTS_LIMIT):

@@ -1,7 +1,8 @@
 """The status line of a running question (judge side).
 
 While a question's sandbox runs, the judge shows one line: the question, the time
-it has taken against its limit, and what the sandbox's observer reported (epochs
+it has taken against its limit (the CPU time counted, and the time on the clock
+when that differs: grader/judge/time_limits.py), and what the sandbox's observer reported (epochs
 read, the latest validation accuracy the student's code asked for, the latest
 loss). On a terminal the line rewrites itself and is cleared before any line the
 student's code prints, so their output stays readable; elsewhere (a log, a CI job)
@@ -16,6 +17,7 @@ import sys
 import threading
 
 PLAIN_SECONDS = 10.0
+CLOCK_GAP_SECONDS = 5.0   # the clock's time is shown too once it is this far ahead
 CLEAR = "\r\033[K"
 
 
@@ -25,10 +27,18 @@ def clock(seconds: float) -> str:
     return f"{minutes}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def describe(question: str, elapsed: float, limit: float, progress: dict) -> str:
+def describe(question: str, elapsed: float, limit: float, progress: dict,
+             counted: float | None = None) -> str:
     """The status text, e.g. 'q3: 1:20 of 10:00, epoch 2.4, validation accuracy
-    96.12%, loss 0.0831'."""
-    parts = [f"{question}: {clock(elapsed)} of {clock(limit)}"]
+    96.12%, loss 0.0831'. ``elapsed`` is the time on the clock; ``counted``, the
+    time counted against the limit where that is CPU time (None: the clock's)."""
+    if counted is None or elapsed - counted < CLOCK_GAP_SECONDS:
+        shown = elapsed if counted is None else counted
+        head = f"{question}: {clock(shown)} of {clock(limit)}"
+    else:
+        head = (f"{question}: {clock(counted)} of {clock(limit)} CPU time "
+                f"({clock(elapsed)} on the clock)")
+    parts = [head]
     epochs = progress.get("epochs")
     if isinstance(epochs, (int, float)) and epochs > 0:
         parts.append(f"epoch {epochs:.1f}")
@@ -65,11 +75,12 @@ class StatusLine:
         return " | ".join(self.texts.values())
 
     def update(self, question: str, elapsed: float, limit: float, progress: dict,
-               key: str | None = None) -> None:
-        """The status of one running question (``key``, default ``question``)."""
+               key: str | None = None, counted: float | None = None) -> None:
+        """The status of one running question (``key``, default ``question``):
+        ``elapsed`` on the clock, ``counted`` against the limit (see ``describe``)."""
         key = key or question
         with self.lock:
-            self.texts[key] = describe(question, elapsed, limit, progress)
+            self.texts[key] = describe(question, elapsed, limit, progress, counted)
             if self.terminal:
                 if self.at_line_start:
                     self._draw()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from grader.core import lifetime
 from grader.core.source import StepFailure, StopStudentCode
-from grader.core.table import SPLIT_FILES
+from grader.core.table import LIMITS, SPLIT_FILES
 from grader.core.wiring import FIGURES_STEP
 from grader.sandbox.student_code import StudentModules, describe_exception, student_frames_here
 
@@ -136,7 +136,7 @@ class SandboxContext:
         record = _StepRecord(self._channel, key)
         started = time.monotonic()
         try:
-            with _time_budget(budget):
+            with _time_budget(budget, _usable_cores(self.job["threads"])):
                 body(record)
         except StepFailure as failure:
             self._channel.event(step=key, ok=False, error=failure.as_dict(),
@@ -145,8 +145,7 @@ class SandboxContext:
         except BaseException as error:  # noqa: B036 - student code may raise anything
             info = describe_exception(error, self.modules.files)
             if isinstance(error, StepTimeout):
-                info.update(kind="timeout", message=f"did not finish within {budget:g} s "
-                                                    "(is there a loop that never ends?)")
+                info.update(kind="timeout", message=_budget_message(error, budget))
             elif info["kind"] != "grader":
                 info["message"] = "your code " + info["message"]
             self._channel.event(step=key, ok=False, error=info,
@@ -187,10 +186,10 @@ class SandboxContext:
         figures: it is reported as one ``figures_problem`` event."""
         record = _StepRecord(self._channel, FIGURES_STEP)
         try:
-            with _time_budget(budget):
+            with _time_budget(budget, _usable_cores(self.job["threads"])):
                 body(record)
         except BaseException as error:  # noqa: B036 - figures must never cost points
-            reason = f"took longer than {budget:g} s" if isinstance(error, StepTimeout) \
+            reason = _budget_message(error, budget) if isinstance(error, StepTimeout) \
                 else f"{type(error).__name__}: {error}"
             self._channel.event(figures_problem=reason[:300])
 
@@ -232,25 +231,52 @@ class _StepRecord(dict):
 
 
 class _time_budget:
-    """Raise StepTimeout in the main thread after ``seconds`` (POSIX only; elsewhere
-    the judge's limit for the whole question still applies)."""
+    """Raise StepTimeout in the main thread after ``seconds`` of CPU time per core
+    the sandbox may use (``cores``), as the judge counts a question's limit
+    (grader/judge/time_limits.py), or after ``LIMITS.wall_cap_factor`` times
+    ``seconds`` on the clock (code that waits uses no CPU). POSIX only; elsewhere the
+    judge's limit for the whole question still applies."""
 
-    def __init__(self, seconds: float | None):
+    def __init__(self, seconds: float | None, cores: int = 1):
         self.seconds = seconds if hasattr(signal, "setitimer") else None
+        self.cores = cores
 
     def __enter__(self):
         if self.seconds:
             def expire(signum, frame):
-                raise StepTimeout()
-            self._previous = signal.signal(signal.SIGALRM, expire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+                raise StepTimeout("wall" if signum == signal.SIGALRM else "cpu")
+            self._previous = (signal.signal(signal.SIGALRM, expire),
+                              signal.signal(signal.SIGPROF, expire))
+            # ITIMER_PROF counts the CPU time of every thread of this process
+            signal.setitimer(signal.ITIMER_PROF, self.seconds * self.cores)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds * LIMITS.wall_cap_factor)
         return self
 
     def __exit__(self, *exc):
         if self.seconds:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGALRM, self._previous[0])
+            signal.signal(signal.SIGPROF, self._previous[1])
         return False
+
+
+def _budget_message(error: BaseException, budget: float) -> str:
+    """What a sanity step that ran past its budget is told."""
+    if error.args and error.args[0] == "wall":
+        return (f"did not finish within {budget * LIMITS.wall_cap_factor:g} s on the clock "
+                "while using little CPU time (is it waiting or sleeping?)")
+    return f"did not finish within {budget:g} s of CPU time (is there a loop that never ends?)"
+
+
+def _usable_cores(threads: int) -> int:
+    """The cores a step's CPU budget is shared out over: the torch threads, at most
+    the cores this process may run on (as the judge counts)."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        available = os.cpu_count() or 1
+    return max(1, min(threads, available))
 
 
 def step_seed(question_seed: int, step_number: int) -> int:
