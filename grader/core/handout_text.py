@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import textwrap
 
-from grader.core.table import Assignment, ImportRule, in_words
+from grader.core.table import LIMITS, Assignment, ImportRule, in_words
 
 KEEP = "\N{NO-BREAK SPACE}"   # a space the lines are not broken at (a plain one in the text)
 
@@ -24,7 +24,10 @@ def time_limits(assignment: Assignment) -> str:
     limits = ", ".join(f"{q.id} {time_limit_words(q.time_limit)}".replace(" ", KEEP)
                        for q in assignment.questions)
     return _section("Time limits", "Each question runs your code in a process of its own, "
-                    f"stopped when it runs past the question's time limit: {limits}.")
+                    "stopped when it runs past the question's time limit: "
+                    f"{limits}. The limit counts the processor time your code gets (so a "
+                    "busy machine does not use it up), and code that waits or sleeps is "
+                    f"stopped after {LIMITS.wall_cap_factor:g} times the limit on the clock.")
 
 
 def _section(title: str, text: str) -> str:
