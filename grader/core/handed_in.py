@@ -42,6 +42,7 @@ import json
 import re
 import symtable
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -158,7 +159,9 @@ def read_notebook(path: Path, shown_as: str | None = None) -> Source:
         notebook = nbformat.from_dict(data)
         if notebook.get("nbformat") != 4:
             notebook = nbformat.convert(notebook, 4)
-        nbformat.validate(notebook)
+        with warnings.catch_warnings():   # a missing cell id (Colab's 4.0 files) is fine
+            warnings.simplefilter("ignore")
+            nbformat.validate(notebook)
     except Exception as error:   # nbformat raises ValidationError, KeyError, ValueError...
         message = getattr(error, "message", None) or str(error)
         raise UnreadableSource(shown, f"is not a valid notebook (nbformat says: "
@@ -273,11 +276,10 @@ class Extraction:
         return found
 
     def counts(self) -> dict[str, int]:
-        """How many of each kind were left out (kinds with none omitted)."""
-        counts: dict[str, int] = {}
-        for item in self.left_out:
-            counts[item.kind] = counts.get(item.kind, 0) + 1
-        return counts
+        """How many of each kind were left out, in ``LEFT_OUT_KINDS`` order (kinds with
+        none omitted)."""
+        kinds = [item.kind for item in self.left_out]
+        return {kind: kinds.count(kind) for kind in LEFT_OUT_KINDS if kind in kinds}
 
     def summary(self) -> str:
         """'left out: 3 calls, 1 loop, 2 magics' (empty when nothing was)."""
@@ -632,8 +634,9 @@ def assemble(name: str, names, extractions: list[Extraction],
     importing it would. ``extractions`` are the other sources in priority order
     (``order_sources``). Each name comes from the expected file if it defines it,
     else from the first source that does (its last binding). The module runs the
-    expected file (whole), then the sources that won a name, lowest priority first,
-    so that later bindings are the winners'. Returns a ``Module``.
+    expected file (whole), then the kept code of the sources that won a name, lowest
+    priority first, so that later bindings are the winners', less the statements that
+    bind only names the expected file binds. Returns a ``Module``.
     """
     names = list(dict.fromkeys(names))
     chosen: dict[str, Origin] = {}
@@ -682,6 +685,8 @@ def assemble(name: str, names, extractions: list[Extraction],
     for extraction in used:
         follows = None
         for statement in (k for k in extraction.kept if not k.is_future):
+            if statement.binds and statement.binds <= set(expected_defines):
+                continue     # the expected file's own binding wins
             if follows != (statement.cell, statement.line):
                 add([""], lambda i: None)
             follows = (statement.cell, statement.line + len(statement.lines))
