@@ -300,3 +300,14 @@ def test_what_was_left_out_is_summed_up_and_listed_for_json(tmp_path):
     listed = json.loads(json.dumps(extraction.as_dict()))
     assert listed["left_out_counts"] == {"magic": 1, "call": 2, "loop": 1}
     assert listed["left_out"][0] == {"kind": "call", "cell": 1, "line": 2, "text": "print(1)"}
+
+
+def test_a_future_import_in_a_later_cell_opens_the_module(tmp_path):
+    notebook = write_notebook(tmp_path / "nb.ipynb", [
+        "import os", "from __future__ import annotations\n"
+        "def f(x: NotDefinedAnywhere) -> NotDefinedAnywhere:\n    return 1"])
+    module = assemble("m.py", ["f"], [extract(read_source(notebook))])
+    namespace = {}
+    exec(compile(module.text, "m.py", "exec"), namespace)
+    assert namespace["f"].__annotations__["x"] == "NotDefinedAnywhere"
+    assert module.where(2) == "nb.ipynb, cell 2, line 1"
