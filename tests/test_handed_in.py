@@ -311,3 +311,23 @@ def test_a_future_import_in_a_later_cell_opens_the_module(tmp_path):
     exec(compile(module.text, "m.py", "exec"), namespace)
     assert namespace["f"].__annotations__["x"] == "NotDefinedAnywhere"
     assert module.where(2) == "nb.ipynb, cell 2, line 1"
+
+
+def test_without_nbformat_a_notebook_asks_for_pip_install(tmp_path, monkeypatch):
+    notebook = write_notebook(tmp_path / "nb.ipynb", ["x = 1"])
+    monkeypatch.setitem(sys.modules, "nbformat", None)      # import nbformat fails
+    with pytest.raises(UnreadableSource, match="run `pip install nbformat`") as caught:
+        read_source(notebook)
+    assert caught.value.path == "nb.ipynb"
+    monkeypatch.undo()
+    assert read_source(notebook).cells[0].text == "x = 1"
+
+
+def test_a_script_with_a_syntax_error_says_so_with_its_line(tmp_path):
+    (tmp_path / "Project3.py").write_text("import numpy as np\n\nclass MLP:\n    def f(self:\n")
+    extraction = extract(read_source(tmp_path / "Project3.py"))
+    [message] = extraction.syntax_messages()
+    assert message.startswith("Project3.py, line 4: syntax error (")
+    assert "would have defined MLP" in message
+    module = assemble("mlp.py", ["MLP"], [extraction])
+    assert module.missing == ["MLP"] and "Project3.py, line 4" in module.missing_message("MLP")

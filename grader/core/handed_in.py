@@ -113,12 +113,14 @@ def _shorten(text: str) -> str:
     return first if len(first) <= _MESSAGE_LENGTH else first[:_MESSAGE_LENGTH - 3] + "..."
 
 
-def _nbformat():
+def _nbformat(shown: str):
     try:
         import nbformat
     except ImportError:
-        raise UnreadableSource("(notebooks)", "reading a notebook needs the nbformat "
-                               "package: run `pip install nbformat`") from None
+        raise UnreadableSource(shown, "could not be read: reading a notebook needs the "
+                               "nbformat package, which is not installed; run `pip "
+                               "install nbformat` (or `pip install -e .` in the project "
+                               "folder) and try again") from None
     return nbformat
 
 
@@ -154,7 +156,7 @@ def read_notebook(path: Path, shown_as: str | None = None) -> Source:
     for cell in _raw_cells(data):
         if isinstance(cell, dict) and "outputs" in cell:
             cell["outputs"] = []
-    nbformat = _nbformat()
+    nbformat = _nbformat(shown)
     try:
         notebook = nbformat.from_dict(data)
         if notebook.get("nbformat") != 4:
@@ -258,7 +260,7 @@ class Kept:
     is_future: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class Extraction:
     """What ``extract`` found in one source."""
     source: Source
@@ -293,10 +295,15 @@ class Extraction:
         for problem in self.syntax_errors:
             would = f" (it would have defined {', '.join(problem.names)})" \
                 if problem.names else ""
-            messages.append(f"{self.source.where(problem.cell, problem.line)}: syntax "
-                            f"error ({problem.message}); this cell is skipped{would} and "
-                            "the others are used. Run the cell to see the error, fix it "
-                            "and save.")
+            where = self.source.where(problem.cell, problem.line)
+            if problem.cell is None:
+                messages.append(f"{where}: syntax error ({problem.message}); nothing in "
+                                f"this script can be used{would}. Run it with python to "
+                                "see the error, fix it and save.")
+            else:
+                messages.append(f"{where}: syntax error ({problem.message}); this cell is "
+                                f"skipped{would} and the others are used. Run the cell to "
+                                "see the error, fix it and save.")
         return messages
 
     def as_dict(self) -> dict:
@@ -649,19 +656,19 @@ def assemble(name: str, names, extractions: list[Extraction],
         for looked_up in names:
             if looked_up in expected_defines:
                 chosen[looked_up] = Origin(expected.path, None, expected_defines[looked_up])
-    used = []
+    used, defines = [], [extraction.defines() for extraction in extractions]
     for looked_up in names:
         if looked_up in chosen:
             continue
-        for extraction in extractions:
-            statement = extraction.defines().get(looked_up)
+        for extraction, defined in zip(extractions, defines):
+            statement = defined.get(looked_up)
             if statement is not None:
                 chosen[looked_up] = Origin(extraction.source.path, statement.cell,
                                            statement.line)
                 if extraction not in used:
                     used.append(extraction)
                 break
-    used.sort(key=lambda e: extractions.index(e), reverse=True)   # winner last
+    used.sort(key=extractions.index, reverse=True)   # the winner last
 
     text_lines: list[str] = [f"# {name}: made by the autograder from what was handed in"]
     line_map: list[Origin | None] = [None]
@@ -692,7 +699,7 @@ def assemble(name: str, names, extractions: list[Extraction],
             follows = (statement.cell, statement.line + len(statement.lines))
             add(statement.lines, lambda i, e=extraction, k=statement:
                 Origin(e.source.path, k.cell, k.line + i))
-    bound = set(expected_defines).union(*[e.defines() for e in used] or [set()])
+    bound = set(expected_defines).union(*defines)
     missing = [n for n in names if n not in chosen]
     broken = {}
     for looked_up in missing:
