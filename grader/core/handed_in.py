@@ -872,11 +872,7 @@ def read_submission(folder: Path, expected: dict, ignore=()) -> HandedIn:
     any) and the sources' kept code (``assemble``). Never runs anything.
     """
     folder = Path(folder)
-    skipped = set(expected) | set(ignore)
-    paths = [path for path in folder.iterdir()
-             if path.suffix.lower() in SOURCE_SUFFIXES and not path.name.startswith(".")
-             and path.name not in skipped and path.is_file() and not path.is_symlink()] \
-        if folder.is_dir() else []
+    paths = _source_paths(folder, set(expected) | set(ignore))
     result = HandedIn()
     if not paths:
         return result
@@ -914,3 +910,27 @@ def read_submission(folder: Path, expected: dict, ignore=()) -> HandedIn:
         result.modules[name] = assemble(name, names, result.extractions, file_source,
                                         stubs=stubs)
     return result
+
+
+def _source_paths(folder: Path, skipped: set) -> list[Path]:
+    """The notebooks and scripts at the top of ``folder``, but those ``skipped``."""
+    if not folder.is_dir():
+        return []
+    return [path for path in folder.iterdir()
+            if path.suffix.lower() in SOURCE_SUFFIXES and not path.name.startswith(".")
+            and path.name not in skipped and path.is_file() and not path.is_symlink()]
+
+
+def defined_names(folder: Path, ignore=()) -> dict[str, set[str]]:
+    """Each readable, non-empty notebook or script at the top of ``folder`` (but
+    those in ``ignore``) -> the names its kept definitions bind (for recognising the
+    assignment; reads only, unreadable files are left to the judge's notes)."""
+    found = {}
+    for path in order_sources(_source_paths(Path(folder), set(ignore))):
+        try:
+            source = read_source(path, path.name)
+        except (UnreadableSource, OSError):
+            continue
+        if not source.is_empty:
+            found[source.path] = set(extract(source).defines())
+    return found

@@ -287,6 +287,7 @@ def _grader_fault(outcome) -> dict | None:
 
 
 _MISSING_NAME = re.compile(r"^(\S+\.py) has no (\w+)")
+_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
 
 
 def _relocate(outcome, handed_in: HandedIn) -> None:
@@ -298,6 +299,12 @@ def _relocate(outcome, handed_in: HandedIn) -> None:
         for key in ("message", "traceback", "where"):
             if isinstance(error.get(key), str):
                 error[key] = handed_in.relocate(error[key])
+        undefined = _UNDEFINED.search(str(error.get("message", "")))
+        told = undefined and next((m.message for module in handed_in.modules.values()
+                                   for m in module.missing_globals
+                                   if m.name == undefined.group(1)), None)
+        if told:   # a kept function reads a global only left-out work made
+            error["message"] = f"{error['message']}\n{told}"
         match = _MISSING_NAME.match(str(error.get("message", "")))
         if error.get("kind") == "missing" and match:
             why = handed_in.missing_message(match.group(1), match.group(2))
