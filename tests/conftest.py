@@ -6,6 +6,7 @@ that one place says which they are."""
 import pytest
 
 SLOW = {
+    "test_notebooks_graded.py::test_a_depth_width_notebook_earns_what_the_files_earn_and_runs_no_top_level_work",
     "test_grader_cli.py::test_reference_solution_earns_full_marks",
     "test_reference.py::test_reference_solutions_clear_their_thresholds_with_margin",
     "test_hints.py::test_the_failure_carries_the_hint[waits for an accuracy it never reaches]",

@@ -25,7 +25,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from grader.core import handed_in
+from grader.core.source import PROJECT_FILES
 from grader.core.table import Assignment
+
+_PROJECT = Path(__file__).resolve().parents[2]   # skeleton paths are relative to it
 
 DEFAULT = "current"
 DEFAULT_PACKAGE = "course"
@@ -145,7 +149,41 @@ def recognise(student_dir: Path) -> tuple[Assignment, str]:
                else by_files(assignment, student_dir))
         if why:
             return assignment, why
-    return get(), ""
+    return by_definitions(student_dir) or (get(), "")
+
+
+def skeleton_names(assignment: Assignment) -> set[str]:
+    """The top-level def/class names of the assignment's skeletons."""
+    names = set()
+    for student_file in assignment.files:
+        try:
+            text = (_PROJECT / student_file.skeleton).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        names.update(handed_in.skeleton_names(text))
+    return names
+
+
+def by_definitions(student_dir: Path) -> tuple[Assignment, str] | None:
+    """A folder of notebooks or scripts (core/handed_in.py): the assignment whose
+    skeletons' names they define most, when that is more than the default's."""
+    ignore = {*PROJECT_FILES, *(name for a in registry().values() for name in
+                                (*a.student_files, *(Path(m).name for m in a.support_modules)))}
+    found = handed_in.defined_names(student_dir, ignore)
+    if not found:
+        return None
+    defined = set().union(*found.values())
+    best, best_hits = None, sorted(skeleton_names(get()) & defined)
+    for assignment in registry().values():
+        hits = sorted(skeleton_names(assignment) & defined)
+        if assignment.name != default_name() and len(hits) > len(best_hits):
+            best, best_hits = assignment, hits
+    if best is None:
+        return None
+    sources = [path for path, names in found.items() if names & set(best_hits)]
+    shown = ", ".join(best_hits[:3]) + (f" and {len(best_hits) - 3} more"
+                                        if len(best_hits) > 3 else "")
+    return best, f"{', '.join(sources)} define{'s' if len(sources) == 1 else ''} {shown}"
 
 
 def announcement(assignment: Assignment, why: str) -> str:

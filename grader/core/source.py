@@ -39,11 +39,15 @@ class StudentFiles:
 
     ``shown_as`` is how messages name the student's folder: the folder the user
     passed, when the sandbox works in a copy of it (``--sandbox-user``, bubblewrap),
-    or '' to name the files alone (bulk's submissions); None: ``student_dir`` itself."""
+    or '' to name the files alone (bulk's submissions); None: ``student_dir`` itself.
+    ``made_dir``: the job's folder of modules made from the student's notebooks and
+    scripts (core/handed_in.py); its files are the student's, named by their names."""
 
-    def __init__(self, project_root: Path, student_dir: Path, shown_as: str | None = None):
+    def __init__(self, project_root: Path, student_dir: Path, shown_as: str | None = None,
+                 made_dir: Path | None = None):
         self.project_root = project_root.resolve()
         self.student_dir = student_dir.resolve()
+        self.made_dir = made_dir.resolve() if made_dir is not None else None
         self.shown_as = str(self.student_dir) if shown_as is None else shown_as
         self._ours = {self.project_root / name for name in PROJECT_FILES}
         self._grader = self.project_root / "grader"
@@ -55,12 +59,18 @@ class StudentFiles:
             path = Path(filename).resolve()
         except (OSError, ValueError):
             return False
+        if self.made_dir is not None and path.is_relative_to(self.made_dir):
+            return True
         return (path.is_relative_to(self.student_dir) and path not in self._ours
                 and not path.is_relative_to(self._grader))
 
     def short(self, filename: str) -> str:
+        if not self.contains(filename):
+            return filename
         path = Path(filename).resolve()
-        return str(path.relative_to(self.student_dir)) if self.contains(filename) else filename
+        if self.made_dir is not None and path.is_relative_to(self.made_dir):
+            return str(path.relative_to(self.made_dir))
+        return str(path.relative_to(self.student_dir))
 
     def shown(self, filename: str) -> str:
         """A path in the student's folder as the student knows it (``shown_as``

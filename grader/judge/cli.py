@@ -207,13 +207,16 @@ def _jobs(args, settings, questions, notes: list[str]) -> int:
 
 
 def _grade(args, settings, data, reporter, notes, confinement) -> int:
-    from grader.judge.grading import Grader
+    from grader.judge.grading import Grader, read_handed_in
     from grader.judge.report import write_edx, write_gradescope, write_json
 
     student_dir, assignment = settings.student_dir, settings.assignment
     shown = settings.shown_dir or "the submission"
     names = assignment.student_files
-    if not any((student_dir / name).is_file() for name in names):
+    # Notebooks and scripts standing in for missing or still-skeleton files.
+    handed_in = read_handed_in(settings)
+    notes += handed_in.notes()
+    if not any((student_dir / name).is_file() for name in names) and not handed_in.modules:
         notes.append(f"none of {', '.join(names)} is in {shown}")
     by_id = {question.id: question for question in assignment.questions}
     questions = [by_id[q] for q in args.question] if args.question else [
@@ -222,8 +225,8 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
 
     jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()
-    grader = Grader(settings, data, reporter, confinement)
-    reporter.begin(args.seed, shown, notes, grader.import_warnings)
+    grader = Grader(settings, data, reporter, confinement, handed_in)
+    reporter.begin(args.seed, shown, notes, grader.import_warnings, handed_in.warnings())
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None,
                                jobs=jobs)
@@ -243,7 +246,8 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
               else f"No figures were saved in {settings.plots_dir} (no question got far enough)")
 
     if args.json:
-        write_json(args.json, results, args.seed, settings.shown_dir, seconds, assignment.name)
+        write_json(args.json, results, args.seed, settings.shown_dir, seconds, assignment.name,
+                   handed_in.as_dict() if handed_in.notes() else None)
     if args.gradescope_output:
         target = args.results_file or (GRADESCOPE_RESULTS if GRADESCOPE_RESULTS.parent.is_dir()
                                        else Path("results.json"))

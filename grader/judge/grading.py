@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -15,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from grader import assignments
+from grader.core.handed_in import HandedIn, UnreadableSource, read_submission, skeleton_names
+from grader.core.source import PROJECT_FILES
 from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
 from grader.core.table import LIMITS, Assignment, Question
 from grader.core.wiring import SettingsView, VerdictInput, load_definition
@@ -66,10 +69,35 @@ def question_seed(seed: int, question_id: str) -> int:
     return int.from_bytes(digest[:4], "big") % (2**31 - 1)
 
 
+def read_handed_in(settings: Settings) -> HandedIn:
+    """The modules made from the submission's notebooks and scripts
+    (core/handed_in.py): each expected file must provide its skeleton's top-level
+    ``def``/``class`` names (and their other published spellings). Reads only."""
+    assignment, expected = settings.assignment, {}
+    for student_file in assignment.files:
+        try:
+            text = (settings.project_root / student_file.skeleton).read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        names = skeleton_names(text)
+        expected[student_file.name] = [spelling for name in names for spelling in
+                                       (name, *assignment.name_variants.get(name, ()))]
+    ignore = {*PROJECT_FILES, *(Path(m).name for m in assignment.support_modules)}
+    try:
+        return read_submission(settings.student_dir, expected, ignore)
+    except Exception as error:  # noqa: BLE001 - ours: grade the files as they are
+        return HandedIn(unreadable=[UnreadableSource(
+            "the notebooks and scripts", f"could not be read by the autograder (a bug in "
+            f"the autograder, please report it: {type(error).__name__}: {error}); the "
+            "expected files are graded as they are")])
+
+
 class Grader:
     def __init__(self, settings: Settings, data: JudgeData, reporter: Reporter,
-                 confinement: Confinement | None = None):
+                 confinement: Confinement | None = None, handed_in: HandedIn | None = None):
         self.settings = settings
+        # Modules made from notebooks and scripts (empty for the usual files).
+        self.handed_in = handed_in if handed_in is not None else read_handed_in(settings)
         self.confinement = confinement or Confinement("none")
         self.status = None if settings.mute else StatusLine()
         self.data = data
@@ -132,6 +160,9 @@ class Grader:
         public = self.confinement.public_code
         code = self.staff.private_copy() if public is None else self.settings.project_root
         job = dict(self._job(question, seed), project_root=str(code))
+        if self.handed_in.modules:
+            job["made_modules"] = {name: module.text
+                                   for name, module in self.handed_in.modules.items()}
         try:
             outcome = run_sandbox(
                 job, probes.public, project_root=code, student_dir=self.settings.student_dir,
@@ -146,6 +177,8 @@ class Grader:
                 restored += [name for name in self.staff.restore() if name not in restored]
             if public is None:
                 shutil.rmtree(code, ignore_errors=True)
+        if self.handed_in.modules:
+            _relocate(outcome, self.handed_in)
         if outcome.output.total_bytes > LIMITS.output_shown_bytes:
             notes += (f"your code printed {outcome.output.total_bytes / 1e6:.1f} MB; only the "
                       "beginning was shown",)
@@ -158,6 +191,9 @@ class Grader:
             checks = tuple(_as_error(c, fault) if c.status == FAILED else c for c in checks)
         if restored:
             checks = tuple(_staff_files_restored(c, restored) for c in checks)
+        if self.handed_in.modules:   # no generated file is ever named
+            checks = tuple(dataclasses.replace(c, message=self.handed_in.relocate(c.message))
+                           for c in checks)
         figures, figure_notes = self._figures(question, outcome, probes)
         return QuestionResult(question, checks, time.monotonic() - started,
                               outcome.output.kept, outcome.output.total_bytes,
@@ -248,3 +284,30 @@ def _grader_fault(outcome) -> dict | None:
         return outcome.sandbox_error
     return next((step.error for step in outcome.steps.values()
                  if step.error and step.error.get("kind") == "grader"), None)
+
+
+_MISSING_NAME = re.compile(r"^(\S+\.py) has no (\w+)")
+_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _relocate(outcome, handed_in: HandedIn) -> None:
+    """Names notebook cells and script lines, never the generated modules, in what the
+    sandbox sent back; a name missing from a generated module says why."""
+    errors = [step.error for step in outcome.steps.values() if step.error]
+    errors += [e for e in (outcome.sandbox_error, outcome.exit_called) if e]
+    for error in errors:
+        for key in ("message", "traceback", "where"):
+            if isinstance(error.get(key), str):
+                error[key] = handed_in.relocate(error[key])
+        undefined = _UNDEFINED.search(str(error.get("message", "")))
+        told = undefined and next((m.message for module in handed_in.modules.values()
+                                   for m in module.missing_globals
+                                   if m.name == undefined.group(1)), None)
+        if told:   # a kept function reads a global only left-out work made
+            error["message"] = f"{error['message']}\n{told}"
+        match = _MISSING_NAME.match(str(error.get("message", "")))
+        if error.get("kind") == "missing" and match:
+            why = handed_in.missing_message(match.group(1), match.group(2))
+            if why:
+                error["message"] = why
+    outcome.fault = handed_in.relocate(outcome.fault)

@@ -78,11 +78,13 @@ class Reporter:
         self.stream.flush()
 
     def begin(self, seed: int, student_dir: Path | str, notes: list[str],
-              import_warnings: ImportWarnings | None = None) -> None:
+              import_warnings: ImportWarnings | None = None, warnings=()) -> None:
         self.say(f"Starting on {time.strftime('%m-%d at %H:%M:%S')} (seed {seed}, "
                  f"grading the files in {student_dir})")
         for note in notes:
             self.say(f"Note: {note}")
+        for warning in warnings:   # e.g. a notebook cell with a syntax error
+            self.say(f"*** Warning: {warning}")
         if import_warnings:
             self.say(f"Note: {import_warnings.intro()}")
             for message in import_warnings.for_files(sorted(import_warnings.by_file)):
@@ -153,7 +155,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir: Path | str,
-               seconds: float, course: str = "current") -> None:
+               seconds: float, course: str = "current", handed_in: dict | None = None) -> None:
     """Machine-readable results: one entry per check, plus totals."""
     tests = []
     for result in results:
@@ -184,6 +186,8 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
                       for r in results},
         "tests": tests,
     }
+    if handed_in is not None:   # notebooks or scripts were read (core/handed_in.py)
+        document["handed_in"] = handed_in
     atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 

@@ -182,6 +182,9 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         prepared = confinement.prepare(job_dir, student_dir, project_root, job["graphics"])
         project_root, student_dir = prepared.project_root, prepared.student_dir
         job = dict(job, project_root=str(project_root), student_dir=str(student_dir))
+        made_dir = _write_made_modules(job_dir, job.pop("made_modules", None))
+        if made_dir is not None:
+            job["made_dir"] = str(made_dir)
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
         # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
         np.savez(job_dir / "probes.npz", **{k: v for k, v in probes.items() if not k.startswith("_")})
@@ -233,8 +236,24 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         outcome.time_use.load = platform_support.load_average()
         outcome.returncode = sandbox.returncode()
         outcome.output = pump.captured()
-        _read_results(job_dir, outcome, StudentFiles(project_root, student_dir))
+        _read_results(job_dir, outcome, StudentFiles(project_root, student_dir,
+                                                      made_dir=made_dir))
     return outcome
+
+
+def _write_made_modules(job_dir: Path, modules: dict | None) -> Path | None:
+    """Writes the modules made from the student's notebooks and scripts (file name ->
+    text, core/handed_in.py) into ``job_dir/made``, which the sandbox puts first on
+    its path; the student's own folder is never written. None when there are none."""
+    if not modules:
+        return None
+    made = job_dir / "made"
+    made.mkdir()
+    made.chmod(0o755)
+    for name, text in modules.items():
+        (made / name).write_text(text, encoding="utf-8")
+        (made / name).chmod(0o644)
+    return made
 
 
 def _wait(sandbox: platform_support.Sandbox, time_use: TimeUse, started: float,

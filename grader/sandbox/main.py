@@ -353,7 +353,8 @@ def main(job_dir: str) -> None:
     project_root, student_dir = Path(job["project_root"]), Path(job["student_dir"])
     modules = StudentModules(project_root, student_dir,  # imports our backend first
                              tuple(job.get("support_modules", ("backend.py",))),
-                             job.get("name_variants"), job.get("student_dir_shown"))
+                             job.get("name_variants"), job.get("student_dir_shown"),
+                             Path(job["made_dir"]) if job.get("made_dir") else None)
     _guard_exit(channel, modules.files)
     _name_warnings(modules.files)
 

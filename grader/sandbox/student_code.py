@@ -103,7 +103,7 @@ class StudentModules:
 
     def __init__(self, project_root: Path, student_dir: Path,
                  support_modules: tuple[str, ...] = ("backend.py",), name_variants=None,
-                 shown_as: str | None = None):
+                 shown_as: str | None = None, made_dir: Path | None = None):
         root = project_root.resolve()
         folders = []
         for relative in support_modules:
@@ -116,10 +116,15 @@ class StudentModules:
                 sys.path.pop(0)
 
         self.student_dir = student_dir.resolve()
-        self.files = StudentFiles(project_root, student_dir, shown_as)
+        self.files = StudentFiles(project_root, student_dir, shown_as, made_dir)
         self.name_variants = dict(name_variants or {})
         sys.path[:] = [p for p in sys.path if p not in ("", ".", str(root))]
         sys.path.insert(0, str(self.student_dir))
+        # Modules made from the student's notebooks or scripts (core/handed_in.py)
+        # come first: they stand in for missing or still-skeleton files.
+        self.made_dir = made_dir.resolve() if made_dir is not None else None
+        if self.made_dir is not None:
+            sys.path.insert(0, str(self.made_dir))
         # Last, so that DataLoader workers started with "spawn" (the default on macOS
         # and Windows) can import backend to unpickle the dataset, as they can in the
         # student's own project folder. Student modules are loaded from their folder
@@ -147,6 +152,8 @@ class StudentModules:
 
     def _import(self, name: str):
         path = self.student_dir / f"{name}.py"
+        if self.made_dir is not None and (self.made_dir / f"{name}.py").is_file():
+            path = self.made_dir / f"{name}.py"
         if not path.is_file():
             where = (f"there is no {self.files.shown(str(path))}" if self.files.shown_as
                      else "it is not among the submission's files")
