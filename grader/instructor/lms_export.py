@@ -1,0 +1,398 @@
+"""Grades and feedback back to the LMS: ``python -m grader export``.
+
+    export canvas OUT --gradebook GRADEBOOK.csv   fills one assignment column of
+        Canvas's gradebook export (OUT/canvas-import.csv, or --to FILE) for the
+        gradebook import
+    export moodle OUT --worksheet WORKSHEET.csv   fills Grade and Feedback comments of
+        Moodle's grading worksheet (OUT/moodle-worksheet.csv, or --to FILE)
+    export moodle-feedback OUT feedback.zip       each feedback page in the folder
+        Moodle's "Upload multiple feedback files in a zip" reads
+    export canvas-comments OUT                    one text comment per student,
+        OUT/feedback/<id>.canvas-comment.txt beside its page (Canvas has no bulk upload
+        of feedback files: paste it in SpeedGrader and attach the page)
+
+OUT is a bulk run's folder whose submissions came from a Canvas or Moodle download:
+each results/<id>.json then holds ``"lms": {"system", "user_id", "name", "late",
+"set_aside"}`` (grader/instructor/submissions.py). Students are matched on the LMS's
+own id, never on names. No grade is written for a submission that was not graded
+(``no-files``, ``unreadable``, ``grader-error``) or that matches no row: those are
+listed, and their cells keep what the LMS file had, as do the rows of students without
+a submission. Extra credit counts in the total: Canvas takes points above the
+assignment's points possible; Moodle's upload skips any grade above the maximum, so
+there the grade stops at the maximum and the comment names the extra points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.instructor import lms_sheets
+from grader.instructor.bulk_reports import graded_questions, load_records
+from grader.instructor.feedback import page_name
+from grader.instructor.lms_sheets import SheetError, parse_number
+from grader.instructor.submissions import GRADED
+from grader.instructor.zips import FILE_MODE, check_output, write_zip
+from grader.judge.report import atomic_write
+
+EXIT_OK, EXIT_USAGE = 0, 2
+MOODLE_FOLDER = "{name}_{id}_assignsubmission_file_"   # as Moodle's own download names it
+PAGE_IN_ZIP = "autograder-feedback.html"
+LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle"}
+
+
+class ExportError(Exception):
+    """A usage problem; the message says what to change."""
+
+
+# ------------------------------------------------------------------ the bulk run
+
+def lms_records(out: Path, system: str) -> tuple[list[dict], list]:
+    """(the records of OUT that came from ``system``'s download, the questions graded)."""
+    if not out.is_dir():
+        raise ExportError(f"{out} does not exist; give the OUT folder of a bulk run")
+    if not (out / "results").is_dir():
+        raise ExportError(f"{out} is not a bulk run's folder (it has no results/); give "
+                          "the folder you passed to `python -m grader bulk ... --out`")
+    records = load_records(out)
+    if not records:
+        raise ExportError(f"{out}/results holds no graded submission; run bulk first")
+    from_lms = [r for r in records if isinstance(r.get("lms"), dict)]
+    if not from_lms:
+        raise ExportError(
+            f"none of the {len(records)} submissions in {out} came from an LMS download, so "
+            "there is no LMS id to match them on; export needs a Canvas or Moodle download "
+            "graded by bulk (python -m grader bulk DOWNLOAD --out OUT)")
+    mine = [r for r in from_lms if r["lms"].get("system") == system]
+    if not mine:
+        other = LMS_NAMES.get(from_lms[0]["lms"].get("system"), "another LMS")
+        raise ExportError(f"the submissions in {out} came from a {other} download, not "
+                          f"{LMS_NAMES[system]}; use `python -m grader export "
+                          f"{other.lower()} ...`")
+    kept = {id(r) for r in mine}
+    left = [r.get("id", "") for r in records if id(r) not in kept]
+    if left:
+        warn(f"{len(left)} submissions did not come from the {LMS_NAMES[system]} download "
+             f"and are left out: {', '.join(left)}")
+    return mine, graded_questions(records)
+
+
+def who(record: dict) -> str:
+    lms = record["lms"]
+    return f"{lms.get('name') or record.get('id', '')} ({lms.get('system', '')} id {user_id(record)})"
+
+
+def user_id(record: dict) -> str:
+    return str(record["lms"].get("user_id", "")).strip()
+
+
+def total_of(record: dict) -> float | None:
+    """The points a graded submission earned; None where no grade may be written."""
+    result = record.get("result")
+    if record.get("status") != GRADED or not isinstance(result, dict):
+        return None
+    return float(result.get("total", 0))
+
+
+def not_graded_reason(record: dict) -> str:
+    problem = (record.get("problem") or "").strip()
+    return f"{record.get('status', 'no result')}" + (f": {problem}" if problem else "")
+
+
+def number(value: float) -> str:
+    value = round(float(value), 2)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def possible_of(questions) -> float:
+    return sum(q.points for q in questions if not q.extra_credit)
+
+
+def summary(record: dict, questions, lines: bool = False) -> str:
+    """Total and points per question, link-free: one line, or one line per question."""
+    result = record.get("result") or {}
+    earned = result.get("questions", {})
+    parts = []
+    for question in questions:
+        entry = earned.get(question.id)
+        if entry is None:
+            continue
+        extra = " (extra credit)" if question.extra_credit else ""
+        parts.append(f"{question.id} {question.title}: {number(entry.get('points', 0))}/"
+                     f"{number(entry.get('max', question.points))}{extra}")
+    head = (f"Autograder: {number(result.get('total', 0))} of {number(possible_of(questions))}"
+            " points")
+    extra = float(result.get("extra_credit") or 0)
+    if extra:
+        head += f", including {number(extra)} extra credit"
+    return head + (".\n" + "\n".join(parts) if lines else " (" + "; ".join(parts) + ").")
+
+
+def scaled(total: float, possible: float, maximum: float | None, scale: bool) -> float:
+    return total * maximum / possible if scale and maximum and possible else total
+
+
+def check_maximum(maximum: float | None, possible: float, scale: bool, where: str) -> None:
+    if maximum is None or scale or abs(maximum - possible) < 1e-9:
+        return
+    raise ExportError(
+        f"{where} is {number(maximum)} points but this run's total is {number(possible)} "
+        f"(the questions it graded); make the assignment worth {number(possible)} points in "
+        f"the LMS, or pass --scale to write each total times {number(maximum)}/"
+        f"{number(possible)}")
+
+
+def warn(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def target(out: Path, to: Path | None, default: str, force: bool) -> Path:
+    """Where a filled sheet goes: ``default`` inside OUT (rewritten freely), or --to,
+    which must not replace a file without --force."""
+    return out / default if to is None else check_output(to, force, ExportError)
+
+
+def fill(records: list[dict], rows: dict[str, list[str]], write) -> dict[str, list[str]]:
+    """Call ``write(record, row, total)`` for each graded submission with a row; returns
+    the submissions left out, by reason."""
+    left: dict[str, list[str]] = {"unmatched": [], "not graded": [], "twice": []}
+    claimed: dict[str, list[dict]] = {}
+    for record in records:
+        claimed.setdefault(user_id(record), []).append(record)
+    for key, claimants in claimed.items():
+        if len(claimants) > 1:
+            left["twice"] += [who(r) for r in claimants]
+            continue
+        record = claimants[0]
+        total = total_of(record)
+        if key not in rows:
+            left["unmatched"].append(who(record))
+        elif total is None:
+            left["not graded"].append(f"{who(record)}: {not_graded_reason(record)}")
+        else:
+            write(record, rows[key], total)
+    return left
+
+
+def report_left(left: dict[str, list[str]], sheet: Path, lms: str, repeated: list[str]) -> None:
+    if repeated:
+        warn(f"ids on more than one row of {sheet} (those rows keep their cells): "
+             + ", ".join(sorted(set(repeated))))
+    lines = {"unmatched": f"no row with their {lms} id in {sheet}; nothing written for them",
+             "not graded": "not graded, so no grade written (their cells keep what the file "
+                           "had; look at their pages and output/)",
+             "twice": f"two submissions with one {lms} id; neither written"}
+    for reason, names in left.items():
+        if names:
+            warn(f"{len(names)} {lines[reason]}:\n  " + "\n  ".join(names))
+
+
+# ------------------------------------------------------------------ commands
+
+def export_canvas(args) -> int:
+    records, questions = lms_records(args.out, "canvas")
+    sheet = lms_sheets.canvas_gradebook(args.gradebook)
+    column = lms_sheets.choose_column(sheet, args.column)
+    name = sheet.header[column].strip()
+    possible, maximum = possible_of(questions), lms_sheets.canvas_points_possible(sheet, column)
+    check_maximum(maximum, possible, args.scale, f"Points Possible of {name!r}")
+    output = target(args.out, args.to, "canvas-import.csv", args.force)
+    rows, repeated = lms_sheets.canvas_students(sheet)
+    for key in repeated:
+        rows.pop(key, None)
+    written, extra = [], []
+
+    def write(record, row, total):
+        sheet.set(row, column, number(scaled(total, possible, maximum, args.scale)))
+        written.append(record)
+        if total > possible:
+            extra.append(who(record))
+    left = fill(records, rows, write)
+    sheet.write(output)
+    print(f"wrote {output}: {len(written)} grades in column {name!r}; the "
+          f"{len(rows) - len(written)} other students of the gradebook keep their cell as it "
+          "was (import it in Canvas: Grades > Import)")
+    if extra:
+        print(f"extra credit: written as points above the {number(maximum or possible)} "
+              f"possible (Canvas accepts them) for {len(extra)}: {', '.join(extra)}")
+    late = sum(bool(r["lms"].get("late")) for r in written)
+    if late:
+        print(f"{late} of them were late: no penalty applied here")
+    report_left(left, args.gradebook, "Canvas", repeated)
+    return EXIT_OK
+
+
+def export_moodle(args) -> int:
+    records, questions = lms_records(args.out, "moodle")
+    sheet = lms_sheets.moodle_worksheet(args.worksheet)
+    grade, top = sheet.index("Grade"), sheet.index("Maximum Grade")
+    comments = sheet.index(lms_sheets.MOODLE_FEEDBACK)
+    changeable = sheet.index("Grade can be changed")
+    rows, repeated = lms_sheets.moodle_participants(sheet)
+    for key in repeated:
+        rows.pop(key, None)
+    possible = possible_of(questions)
+    maxima = {parse_number(row[top]) for row in rows.values() if top < len(row)} - {None}
+    for maximum in sorted(maxima):
+        check_maximum(maximum, possible, args.scale, "the worksheet's Maximum Grade")
+    output = target(args.out, args.to, "moodle-worksheet.csv", args.force)
+    written, capped, locked = [], [], []
+
+    def write(record, row, total):
+        maximum = parse_number(row[top]) if top < len(row) else None
+        points = scaled(total, possible, maximum, args.scale)
+        if maximum is not None and points > maximum:
+            capped.append(f"{who(record)}: {number(points)}")
+            points = maximum
+        sheet.set(row, grade, number(points))
+        if comments is not None:
+            sheet.set(row, comments, summary(record, questions))
+        if changeable is not None and changeable < len(row) \
+                and row[changeable].strip().lower() == "no":
+            locked.append(who(record))
+        written.append(record)
+    left = fill(records, rows, write)
+    sheet.write(output)
+    print(f"wrote {output}: {len(written)} grades"
+          + (" with a feedback comment each" if comments is not None else "")
+          + f"; the {len(rows) - len(written)} other participants keep their row as it was "
+          "(upload it in Moodle: View all submissions > Upload grading worksheet)")
+    if comments is None:
+        warn("the worksheet has no 'Feedback comments' column, so no comments were written; "
+             "turn on Feedback comments in the assignment's Feedback types and download the "
+             "worksheet again to have them")
+    if capped:
+        print(f"extra credit: Moodle's upload skips a grade above the Maximum Grade, so "
+              f"{len(capped)} grades stop at the maximum (the comment names the extra "
+              "points; add them in the gradebook by hand if you give them):\n  "
+              + "\n  ".join(capped))
+    if locked:
+        warn("Moodle says these grades cannot be changed (locked or overridden in the "
+             "gradebook), so its upload will skip them: " + ", ".join(locked))
+    report_left(left, args.worksheet, "Moodle", repeated)
+    return EXIT_OK
+
+
+def pages(out: Path, records: list[dict]) -> tuple[dict[str, Path], list[str]]:
+    """(id -> its feedback page, who has none to hand back). A ``grader-error`` page
+    reports our failure, not the student's work: it is held back."""
+    found, missing = {}, []
+    for record in records:
+        page = out / "feedback" / page_name(record)
+        if record.get("status") == "grader-error":
+            missing.append(f"{who(record)}: grader-error (regrade, then export again)")
+        elif not page.is_file():
+            missing.append(f"{who(record)}: no page {page}; run "
+                           "`python -m grader merge` on OUT to rebuild the pages")
+        else:
+            found[record.get("id", "")] = page
+    return found, missing
+
+
+def export_moodle_feedback(args) -> int:
+    records, _ = lms_records(args.out, "moodle")
+    output = check_output(args.zip, args.force, ExportError)
+    found, missing = pages(args.out, records)
+    contents, seen = {}, {}
+    for record in records:
+        if record.get("id", "") not in found:
+            continue
+        key = user_id(record)
+        if not key.isdigit():
+            missing.append(f"{who(record)}: the Moodle id is not a number")
+            continue
+        # Moodle reads the id as the second field between underscores of the folder name.
+        name = " ".join((record["lms"].get("name") or "participant").replace("_", " ")
+                        .replace("/", " ").replace("\\", " ").split())
+        folder = MOODLE_FOLDER.format(name=name, id=key)
+        seen.setdefault(folder, []).append(who(record))
+        contents[f"{folder}/{PAGE_IN_ZIP}"] = (found[record["id"]].read_bytes(), FILE_MODE)
+    for folder, names in seen.items():
+        if len(names) > 1:
+            contents.pop(f"{folder}/{PAGE_IN_ZIP}")
+            missing.append(f"{' and '.join(names)}: one Moodle id, pages left out")
+    write_zip(output, contents)
+    print(f"wrote {output}: {len(contents)} feedback pages, each as {PAGE_IN_ZIP} in its "
+          "participant's folder (upload it in Moodle: View all submissions > Upload multiple "
+          "feedback files in a zip)")
+    if missing:
+        warn(f"{len(missing)} without a page in the zip:\n  " + "\n  ".join(missing))
+    return EXIT_OK
+
+
+def export_canvas_comments(args) -> int:
+    records, questions = lms_records(args.out, "canvas")
+    found, missing = pages(args.out, records)
+    written = 0
+    for record in records:
+        page = found.get(record.get("id", ""))
+        if page is None:
+            continue
+        if total_of(record) is None:
+            text = (f"The autograder could not grade this submission: "
+                    f"{not_graded_reason(record)}.")
+        else:
+            text = summary(record, questions, lines=True)
+        text += (f"\nEvery check, with what it measured and what to try next, is in the "
+                 f"attached page {page.name}.\n")
+        atomic_write(page.with_name(page.stem + ".canvas-comment.txt"), text)
+        written += 1
+    print(f"wrote {written} comments beside the pages in {args.out / 'feedback'} "
+          "(<id>.canvas-comment.txt): in SpeedGrader, paste each into the student's comment "
+          "and attach <id>.html")
+    if missing:
+        warn(f"{len(missing)} without a comment:\n  " + "\n  ".join(missing))
+    return EXIT_OK
+
+
+def run_export(args) -> int:
+    try:
+        return args.export(args)
+    except (ExportError, SheetError) as error:
+        print(f"grader export {args.lms}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def add_export(commands) -> None:
+    parser = commands.add_parser(
+        "export", help="grades and feedback of a bulk run back to Canvas or Moodle",
+        description="Fill in the LMS's own files from a bulk run of its download (OUT), "
+                    "matched on the LMS's ids; see each subcommand's --help.")
+    kinds = parser.add_subparsers(title="where to", metavar="LMS")
+    canvas = kinds.add_parser("canvas", help="fill Canvas's gradebook export for its import")
+    canvas.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
+    canvas.add_argument("--gradebook", type=Path, required=True, metavar="GRADEBOOK.csv",
+                        help="Canvas's gradebook export (Grades > Export)")
+    canvas.add_argument("--column", metavar="NAME", help="the assignment column to fill "
+                        "(its name, its id, or the whole header; needed when there are several)")
+    moodle = kinds.add_parser("moodle", help="fill Moodle's grading worksheet for its upload")
+    moodle.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
+    moodle.add_argument("--worksheet", type=Path, required=True, metavar="WORKSHEET.csv",
+                        help="Moodle's grading worksheet (View all submissions > Download "
+                             "grading worksheet)")
+    for sub, default in ((canvas, "canvas-import.csv"), (moodle, "moodle-worksheet.csv")):
+        sub.add_argument("--to", type=Path, metavar="FILE",
+                         help=f"where to write it (default: OUT/{default})")
+        sub.add_argument("--force", action="store_true", help="overwrite --to if it exists")
+        sub.add_argument("--scale", action="store_true",
+                         help="when the LMS's maximum differs from the run's total possible, "
+                              "write total x maximum / possible (default: refuse)")
+    zipped = kinds.add_parser("moodle-feedback", help="the feedback pages as the zip Moodle's "
+                              "'Upload multiple feedback files in a zip' reads")
+    zipped.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
+    zipped.add_argument("zip", type=Path, metavar="FEEDBACK.zip")
+    zipped.add_argument("--force", action="store_true", help="overwrite FEEDBACK.zip")
+    comments = kinds.add_parser("canvas-comments", help="a text comment per student beside "
+                                "the feedback pages, to paste in SpeedGrader")
+    comments.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
+    for sub, function in ((canvas, export_canvas), (moodle, export_moodle),
+                          (zipped, export_moodle_feedback), (comments, export_canvas_comments)):
+        sub.set_defaults(run=run_export, export=function, lms=sub.prog.split()[-1],
+                         command="export")
+    parser.set_defaults(run=lambda args: _no_lms(parser), command="export")
+
+
+def _no_lms(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
