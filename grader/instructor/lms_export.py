@@ -210,9 +210,9 @@ def export_canvas(args) -> int:
             extra.append(who(record))
     left = fill(records, rows, write)
     sheet.write(output)
-    print(f"wrote {output}: {len(written)} grades in column {name!r}; the "
-          f"{len(rows) - len(written)} other students of the gradebook keep their cell as it "
-          "was (import it in Canvas: Grades > Import)")
+    print(f"wrote {output}: {len(written)} grades in column {name!r}; the cells of the "
+          f"gradebook's {len(rows) - len(written)} other students are as exported (import "
+          "it in Canvas: Grades > Import)")
     if extra:
         print(f"extra credit: written as points above the {number(maximum or possible)} "
               f"possible (Canvas accepts them) for {len(extra)}: {', '.join(extra)}")
@@ -256,8 +256,9 @@ def export_moodle(args) -> int:
     sheet.write(output)
     print(f"wrote {output}: {len(written)} grades"
           + (" with a feedback comment each" if comments is not None else "")
-          + f"; the {len(rows) - len(written)} other participants keep their row as it was "
-          "(upload it in Moodle: View all submissions > Upload grading worksheet)")
+          + f"; the rows of the worksheet's {len(rows) - len(written)} other participants are "
+          "as downloaded (upload it in Moodle: View all submissions > Upload grading "
+          "worksheet)")
     if comments is None:
         warn("the worksheet has no 'Feedback comments' column, so no comments were written; "
              "turn on Feedback comments in the assignment's Feedback types and download the "

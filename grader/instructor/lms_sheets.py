@@ -74,7 +74,8 @@ class Sheet:
     def write(self, target: Path) -> None:
         """Write atomically, as bytes (no newline translation)."""
         partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(self.text().encode(self.encoding))
+        # Cells the file had round-trip; only text of ours could miss its encoding.
+        partial.write_bytes(self.text().encode(self.encoding, errors="replace"))
         os.replace(partial, target)
 
 
