@@ -289,3 +289,20 @@ def test_export_needs_a_bulk_run_of_an_lms_download(graded, tmp_path, export):
     assert "came from a Moodle download, not Canvas" in process.stderr
     process = export("canvas-comments", moodle)
     assert process.returncode == 2 and "Traceback" not in process.stderr
+
+
+def test_same_names_are_told_apart_by_id_and_one_id_twice_is_never_guessed(
+        graded, tmp_path, export):
+    def rename(record):        # alice and bob share a name; erin claims dan's id
+        if record["id"] in ("alice", "bob"):
+            record["lms"]["name"] = "Lee, Sam"
+        if record["id"] == "erin":
+            record["lms"]["user_id"] = "104"
+    out = lms_run(graded, tmp_path, "canvas", rename)
+    gradebook = write_csv(tmp_path / "gradebook.csv", CANVAS_HEADER, CANVAS_ROWS)
+    process = export("canvas", out, "--gradebook", gradebook, "--column", "5501")
+    assert process.returncode == 0, process.stderr
+    rows = read_csv(out / "canvas-import.csv")
+    assert [rows[3][5], rows[4][5], rows[5][5]] == ["2", "0", ""]   # 101, 102 by id; 104 left
+    assert "two submissions with one Canvas id; neither written" in process.stderr
+    assert "Evans, Erin (canvas id 104)" in process.stderr

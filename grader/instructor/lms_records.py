@@ -28,7 +28,7 @@ class ExportError(Exception):
 def lms_records(out: Path, system: str) -> tuple[list[dict], list]:
     """(the records of OUT that came from ``system``'s download, the questions graded)."""
     if not out.is_dir():
-        raise ExportError(f"{out} does not exist; give the OUT folder of a bulk run")
+        raise ExportError(f"{out} is not a folder; give the OUT folder of a bulk run")
     if not (out / "results").is_dir():
         raise ExportError(f"{out} is not a bulk run's folder (it has no results/); give "
                           "the folder you passed to `python -m grader bulk ... --out`")
