@@ -200,14 +200,15 @@ def test_extra_credit_goes_above_the_maximum_in_canvas_and_stops_there_in_moodle
     process = export("canvas", out, "--gradebook", gradebook, "--column", "5501")
     assert process.returncode == 0, process.stderr
     assert read_csv(out / "canvas-import.csv")[3][5] == "2.5"
-    assert "extra credit: written as points above the 2 possible" in process.stdout
+    assert "written as points above the 2 possible (Canvas accepts them): 1 above it: " \
+        "Smith, Alice (canvas id 101)" in process.stdout
     out = lms_run(graded, tmp_path / "m", "moodle", extra)
     worksheet = write_csv(tmp_path / "worksheet.csv", MOODLE_HEADER, MOODLE_ROWS)
     process = export("moodle", out, "--worksheet", worksheet)
     assert process.returncode == 0, process.stderr
     alice = read_csv(out / "moodle-worksheet.csv")[1]
     assert alice[4] == "2" and "including 0.5 extra credit" in alice[9]
-    assert "Moodle's upload skips a grade above the Maximum Grade" in process.stdout
+    assert "Moodle's upload skips a grade above it, so 1 of these stop there" in process.stdout
     assert "Alice Smith (moodle id 2001): 2.5" in process.stdout
 
 

@@ -86,6 +86,12 @@ def fill(records: list[dict], rows: dict[str, list[str]], write) -> dict[str, li
     return left
 
 
+def say_late(written: list[dict]) -> None:
+    late = sum(bool(record["lms"].get("late")) for record in written)
+    if late:
+        print(f"{late} of them were late: no penalty applied here")
+
+
 def report_left(left: dict[str, list[str]], sheet: Path, lms: str, repeated: list[str]) -> None:
     if repeated:
         warn(f"ids on more than one row of {sheet} (those rows keep their cells): "
@@ -124,12 +130,11 @@ def export_canvas(args) -> int:
     print(f"wrote {output}: {len(written)} grades in column {name!r}; the cells of the "
           f"gradebook's {len(rows) - len(written)} other students are as exported (import "
           "it in Canvas: Grades > Import)")
-    if extra:
-        print(f"extra credit: written as points above the {number(maximum or possible)} "
-              f"possible (Canvas accepts them) for {len(extra)}: {', '.join(extra)}")
-    late = sum(bool(r["lms"].get("late")) for r in written)
-    if late:
-        print(f"{late} of them were late: no penalty applied here")
+    if extra or any(q.extra_credit for q in questions):
+        print(f"extra credit counts in the total, written as points above the "
+              f"{number(maximum or possible)} possible (Canvas accepts them): "
+              f"{len(extra)} above it" + (f": {', '.join(extra)}" if extra else ""))
+    say_late(written)
     report_left(left, args.gradebook, "Canvas", repeated)
     return EXIT_OK
 
@@ -174,11 +179,12 @@ def export_moodle(args) -> int:
         warn("the worksheet has no 'Feedback comments' column, so no comments were written; "
              "turn on Feedback comments in the assignment's Feedback types and download the "
              "worksheet again to have them")
-    if capped:
-        print(f"extra credit: Moodle's upload skips a grade above the Maximum Grade, so "
-              f"{len(capped)} grades stop at the maximum (the comment names the extra "
-              "points; add them in the gradebook by hand if you give them):\n  "
-              + "\n  ".join(capped))
+    if capped or any(q.extra_credit for q in questions):
+        print("extra credit counts in the total up to the Maximum Grade: Moodle's upload "
+              f"skips a grade above it, so {len(capped)} of these stop there (the comment "
+              "names the extra points; add them in the gradebook by hand if you give them)"
+              + "".join(f"\n  {line}" for line in capped))
+    say_late(written)
     if locked:
         warn("Moodle says these grades cannot be changed (locked or overridden in the "
              "gradebook), so its upload will skip them: " + ", ".join(locked))
@@ -195,8 +201,8 @@ def pages(out: Path, records: list[dict]) -> tuple[dict[str, Path], list[str]]:
         if record.get("status") == "grader-error":
             missing.append(f"{who(record)}: grader-error (regrade, then export again)")
         elif not page.is_file():
-            missing.append(f"{who(record)}: no page {page}; run "
-                           "`python -m grader merge` on OUT to rebuild the pages")
+            missing.append(f"{who(record)}: no page {page}; rebuild the pages with "
+                           f"`python -m grader merge {out} --out {out}`")
         else:
             found[record.get("id", "")] = page
     return found, missing
