@@ -16,6 +16,7 @@ from pathlib import Path
 from grader import assignments
 from grader.instructor import bulk
 from grader.instructor.gradescope import add_gradescope_bundle
+from grader.instructor.lms_export import add_export
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_merge(commands)
     add_gradescope_bundle(commands)
     add_release(commands)
+    add_export(commands)
     return parser
 
 
