@@ -112,7 +112,8 @@ def test_a_class_of_notebooks_is_graded_and_a_broken_notebook_costs_only_its_row
     assert (out / "output" / "broken_alone.txt").read_text().strip() \
         == record["broken_alone"]["problem"]
     assert record["beside"]["problem"] == (
-        "old.ipynb is ignored: it is not UTF-8 text (byte 0xff at position 23); open it in Jupyter or Colab and save it again")
+        "old.ipynb is ignored: it is not UTF-8 text (byte 0xff at position 23); open it "
+        "in Jupyter or Colab and save it again")
     assert record["beside"]["result"]["handed_in"]["notes"][0].startswith(
         "old.ipynb is ignored: it is not UTF-8 text")
     assert record["empty"]["problem"] == ("prob2.ipynb holds no code (an empty notebook "

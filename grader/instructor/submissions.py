@@ -12,7 +12,7 @@ Besides the expected files, a submission's notebooks (``.ipynb``) and other Pyth
 scripts (``.py``), under any names and in nested folders, are carried to the top of
 the folder ``autograder.py`` grades (grader/core/handed_in.py reads them there):
 flattened by file name, the shallowest copy of each name wins, as for the expected
-files, and two different files of one name at the same depth are a problem. Left
+files, and two files of one name at the same depth are a problem. Left
 out: ``__MACOSX``, hidden files and folders (``.ipynb_checkpoints``),
 ``__pycache__``, the kit's own files when a student handed in the whole release
 (``autograder.py``, ``backend.py``, the support modules, a ``grader/`` package) and
@@ -103,9 +103,9 @@ class Submitter:
 class Submission:
     """One submission. ``files`` maps each student file found (names from
     ``student_file_names()``) and each notebook or script (by its file name: they are
-    graded side by side at the top of one folder) to its path; ``source`` is the student's folder or zip;
-    ``status`` is ``ok``, ``no-files`` or ``unreadable``; ``problem`` is one sentence
-    (empty when there is nothing to say)."""
+    graded side by side at the top of one folder) to its path; ``source`` is the
+    student's folder or zip; ``status`` is ``ok``, ``no-files`` or ``unreadable``;
+    ``problem`` is one sentence (empty when there is nothing to say)."""
     id: str
     source: Path
     files: dict[str, Path] = field(default_factory=dict)
