@@ -42,8 +42,7 @@ def rows(out) -> dict[str, dict]:
 
 def depth_width_class(folder):
     """A depth-width class: a notebook in a nested folder (with a Jupyter checkpoint
-    and a Mac's resource fork beside it), the expected files beside the kit's own
-    files (the whole release handed in), a broken notebook alone in a zip, a broken
+    and a Mac's resource fork beside it), a broken notebook alone in a zip, a broken
     notebook beside a good one, and an empty notebook alone."""
     yue = folder / "yue" / "set4" / "prob2"
     yue.mkdir(parents=True)
@@ -53,16 +52,6 @@ def depth_width_class(folder):
                    ["def conv_parameters():\n    return 0"])
     (folder / "yue" / "__MACOSX").mkdir()
     (folder / "yue" / "__MACOSX" / ("._" + NOTEBOOK)).write_bytes(b"\x00\x05\x16\x07")
-
-    files = folder / "files" / "depth-width"
-    files.mkdir(parents=True)
-    for name in ("networks.py", "answers.py"):
-        shutil.copy(DEPTH_WIDTH / name, files / name)
-    for name in ("autograder.py", "depth_width_data.py", "backend.py"):
-        (files / name).write_text("raise SystemExit('the kit, not the student')\n")
-    (files / "grader" / "core").mkdir(parents=True)
-    (files / "grader" / "__init__.py").write_text("")
-    (files / "grader" / "core" / "table.py").write_text("def conv_parameters():\n    return 0\n")
 
     alone = folder.parent / "broken-alone" / "prob2"
     alone.mkdir(parents=True)
@@ -92,22 +81,19 @@ def depth_width_run(tmp_path_factory):
 def test_a_class_of_notebooks_is_graded_and_a_broken_notebook_costs_only_its_row(
         depth_width_run):
     folder, out, process = depth_width_run
-    assert "Grading every submission as depth-width (the version 3 of 3 readable" \
+    assert "Grading every submission as depth-width (the version 2 of 2 readable" \
         in process.stderr, process.stderr
     table = rows(out)
     got = {sub: (table[sub]["q3b"], table[sub]["status"]) for sub in table}
     assert got == {"points possible": ("2", ""), "yue": ("2", "graded"),
-                   "files": ("2", "graded"), "beside": ("2", "graded"),
+                   "beside": ("2", "graded"),
                    "broken_alone": ("0", "unreadable"), "empty": ("0", "no-files")}
     record = {sub: json.loads((out / "results" / f"{sub}.json").read_text())
-              for sub in ("yue", "files", "beside", "broken_alone", "empty")}
+              for sub in ("yue", "beside", "broken_alone", "empty")}
     # the notebook graded is the nested one, not its checkpoint or resource fork
     assert record["yue"]["files"] == [NOTEBOOK]
     provenance = record["yue"]["result"]["handed_in"]["modules"]["networks.py"]["provenance"]
     assert provenance == f"networks.py <- {NOTEBOOK} (cells 5, 7, 8, 9, 10, 12)"
-    # the kit's own files and its grader/ package are not the student's code
-    assert record["files"]["files"] == ["answers.py", "networks.py"]
-    assert "handed_in" not in record["files"]["result"]
     assert record["broken_alone"]["problem"] == "nothing could be graded: prob2/" + NOT_JSON
     assert (out / "output" / "broken_alone.txt").read_text().strip() \
         == record["broken_alone"]["problem"]
@@ -132,8 +118,8 @@ def test_the_feedback_page_says_where_the_graded_code_came_from(depth_width_run)
     # a student's file name reaches the page as text, never as markup
     assert "&lt;b&gt;work.ipynb (cell 2)" in beside and "<b>work" not in beside
     assert "old.ipynb is ignored: it is not UTF-8 text" in html.unescape(beside)
-    files = (out / "feedback" / "files.html").read_text(encoding="utf-8")
-    assert "Notebooks and scripts read" not in files
+    empty = (out / "feedback" / "empty.html").read_text(encoding="utf-8")
+    assert "Notebooks and scripts read" not in empty
     index = html.unescape((out / "index.html").read_text(encoding="utf-8"))
     assert "nothing could be graded: prob2/" + NOT_JSON in index
 
@@ -151,6 +137,16 @@ def test_discover_flattens_nested_notebooks_and_refuses_two_at_one_depth(tmp_pat
     (deeper / "venv").mkdir()
     (deeper / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (deeper / "venv" / "lib.py").write_text("x = 1\n")
+    files = folder / "kit" / "depth-width"
+    files.mkdir(parents=True)
+    for name in ("networks.py", "answers.py"):
+        shutil.copy(DEPTH_WIDTH / name, files / name)
+    for name in ("autograder.py", "depth_width_data.py", "backend.py"):
+        (files / name).write_text("raise SystemExit('the kit, not the student')\n")
+    (files / "grader" / "core").mkdir(parents=True)
+    (files / "grader" / "__init__.py").write_text("")
+    (files / "grader" / "core" / "table.py").write_text("def conv_parameters():\n    return 0\n")
+
     nothing = folder / "nothing"
     nothing.mkdir()
     (nothing / "report.pdf").write_bytes(b"%PDF-1.4")
@@ -162,6 +158,9 @@ def test_discover_flattens_nested_notebooks_and_refuses_two_at_one_depth(tmp_pat
     assert subs["deeper"].status == "ok" and subs["deeper"].problem == ""
     assert subs["deeper"].files == {"hw.ipynb": deeper / "hw.ipynb",
                                     "helpers.py": deeper / "notes" / "helpers.py"}
+    # the kit's own files and its grader/ package (the whole release handed in) are
+    # not the student's code
+    assert sorted(subs["kit"].files) == ["answers.py", "networks.py"]
     assert subs["nothing"].status == "no-files"
     assert "and no notebook (.ipynb) or script (.py) either" in subs["nothing"].problem
     # Gradescope's search drops only the name found twice
