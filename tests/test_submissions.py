@@ -85,12 +85,15 @@ def test_folder_of_folders(tmp_path):
     assert subs["bob"].files["models.py"] == root / "bob" / "hw" / "code" / "models.py"
     assert subs["carol"].status == "no-files" and subs["carol"].files == {}
     assert "models.py, losses.py" in subs["carol"].problem
-    assert subs["dave"].status == "ok" and set(subs["dave"].files) == {"losses.py"}
+    # a near-miss name is still a script: carried, read for what it defines
+    assert subs["dave"].status == "ok"
+    assert set(subs["dave"].files) == {"losses.py", "models (1).py"}
     assert "'models (1).py'" in subs["dave"].problem
+    assert "graded as a script standing in for models.py" in subs["dave"].problem
     assert "rename it to models.py" in subs["dave"].problem
     assert subs["erin"].status == "unreadable"
     assert "a/models.py" in subs["erin"].problem and "b/models.py" in subs["erin"].problem
-    assert subs["frank"].status == "no-files"
+    assert subs["frank"].status == "ok" and set(subs["frank"].files) == {"Models.py"}
     assert "'Models.py' but no models.py" in subs["frank"].problem
     assert subs["gina"].files["models.py"] == root / "gina" / "models.py"
     assert subs["gina"].files["train.py"] == root / "gina" / "old" / "train.py"

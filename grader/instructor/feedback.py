@@ -2,7 +2,9 @@
 
     OUTDIR/feedback/<id>.html   one self-contained page per submission (styles and
                                 figures inline, no script, no network): who, which
-                                course version, seed and grader version, then each
+                                course version, seed and grader version, where the
+                                graded code came from when notebooks or scripts were
+                                read (and what of them was left out), then each
                                 question's checks with their points, the measured
                                 figure, the message and hint, the student's own output
                                 and the question's figures from --save-plots
@@ -125,7 +127,22 @@ def submission_view(out: Path, record: dict, table, figures: str) -> dict:
         "seconds": record.get("seconds"), "total": (result or {}).get("total"),
         "possible": table.possible, "points": points, "questions": questions,
         "files": record.get("files", []),
+        **_handed_in_view((result or {}).get("handed_in")),
     }
+
+
+def _handed_in_view(handed_in) -> dict:
+    """What the page says about notebooks and scripts read in place of the expected
+    files (the judge's JSON ``handed_in``, grader/core/handed_in.py): where each
+    module's names came from, what was left out or ignored, and the warnings."""
+    if not isinstance(handed_in, dict):
+        return {"provenance": [], "handed_in_notes": [], "handed_in_warnings": []}
+    modules = handed_in.get("modules") if isinstance(handed_in.get("modules"), dict) else {}
+    provenance = [str(m.get("provenance", "")) for m in modules.values()
+                  if isinstance(m, dict) and m.get("provenance")]
+    notes = [str(note) for note in handed_in.get("notes") or [] if str(note) not in provenance]
+    return {"provenance": provenance, "handed_in_notes": notes,
+            "handed_in_warnings": [str(w) for w in handed_in.get("warnings") or []]}
 
 
 def _check_view(test: dict) -> dict:

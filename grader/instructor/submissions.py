@@ -7,6 +7,19 @@ Gradescope's "Export Submissions" (a folder, or a .zip of it, holding
 Every zip is extracted into a fresh folder under ``workdir``; nothing is written next
 to the input. Each submission comes back as a value (``Submission``) with a status
 and, when something is wrong, a one-sentence ``problem`` saying what to do.
+
+Besides the expected files, a submission's notebooks (``.ipynb``) and other Python
+scripts (``.py``), under any names and in nested folders, are carried to the top of
+the folder ``autograder.py`` grades (grader/core/handed_in.py reads them there):
+flattened by file name, the shallowest copy of each name wins, as for the expected
+files, and two files of one name at the same depth are a problem. Left
+out: ``__MACOSX``, hidden files and folders (``.ipynb_checkpoints``),
+``__pycache__``, the kit's own files when a student handed in the whole release
+(``autograder.py``, ``backend.py``, the support modules, a ``grader/`` package) and
+installed packages (``site-packages``, a virtual environment's folder). A submission
+whose only code is notebooks or scripts that cannot be read is ``unreadable``, with
+the reason; beside code that can be read, such a file is named in ``problem`` and
+the rest is graded.
 """
 
 from __future__ import annotations
@@ -20,10 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import assignments
+from grader.core.handed_in import SOURCE_SUFFIXES, UnreadableSource, read_source
+from grader.core.source import PROJECT_FILES
 
 MAX_ENTRY_BYTES = 50 * 1024 * 1024  # refuse a zip entry bigger than this, uncompressed
 METADATA_FILE = "submission_metadata.yml"
-IGNORED_NAMES = ("__MACOSX", "__pycache__")
+IGNORED_NAMES = ("__MACOSX", "__pycache__", "site-packages")
 
 OK = "ok"
 NO_FILES = "no-files"
@@ -42,6 +57,19 @@ def student_file_names() -> tuple[str, ...]:
     each; the autograder then recognises which assignment they belong to)."""
     return tuple(dict.fromkeys(name for assignment in assignments.registry().values()
                                for name in assignment.student_files))
+
+
+def kit_file_names() -> frozenset[str]:
+    """The names of the files the kit ships at the top of a release beside the student
+    files (``autograder.py``, ``backend.py``, each assignment's support module): a
+    student who hands in the whole release has not written them, so they are never
+    read as the student's scripts."""
+    names = set(PROJECT_FILES)
+    for assignment in assignments.registry().values():
+        names.update(Path(name).name for name in assignment.release.files)
+        names.update(assignment.release.top_level)
+        names.update(Path(module).name for module in assignment.support_modules)
+    return frozenset(name for name in names if name.lower().endswith(SOURCE_SUFFIXES))
 
 
 def _near_miss(names: tuple[str, ...]) -> re.Pattern:
@@ -74,9 +102,10 @@ class Submitter:
 @dataclass(frozen=True)
 class Submission:
     """One submission. ``files`` maps each student file found (names from
-    ``student_file_names()``) to its path; ``source`` is the student's folder or zip;
-    ``status`` is ``ok``, ``no-files`` or ``unreadable``; ``problem`` is one sentence
-    (empty when there is nothing to say)."""
+    ``student_file_names()``) and each notebook or script (by its file name: they are
+    graded side by side at the top of one folder) to its path; ``source`` is the
+    student's folder or zip; ``status`` is ``ok``, ``no-files`` or ``unreadable``;
+    ``problem`` is one sentence (empty when there is nothing to say)."""
     id: str
     source: Path
     files: dict[str, Path] = field(default_factory=dict)
@@ -232,74 +261,152 @@ def _from_zip(sub_id: str, archive: Path, workdir: Path) -> Submission:
 
 def find_student_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     """Search one submission's ``folder`` (nested folders too) as ``discover`` does:
-    return the student files found (the shallowest copy of each) and one sentence per
-    problem. Unlike ``discover``, two copies of a file at the same depth drop only that
-    file (grade neither copy, say so) and the other files are still returned."""
+    return the student files and the notebooks and scripts found (the shallowest copy
+    of each name) and one sentence per problem. Unlike ``discover``, two copies of a
+    name at the same depth drop only that file (grade neither copy, say so) and the
+    other files are still returned; a notebook that cannot be read is carried as it
+    is (``autograder.py`` names it and grades the rest)."""
     folder = Path(folder)
-    copies, near_misses, walk_errors = _scan(folder)
+    found = _scan(folder)
     problems = [f"cannot read {error}: fix its permissions and submit again"
-                for error in walk_errors]
-    files = {}
-    for name in student_file_names():
-        shallowest = _shallowest(copies.get(name, []))
-        if len(shallowest) > 1:
-            first, second = (path.relative_to(folder) for path in shallowest[:2])
-            problems.append(f"two copies of {name} at the same depth ('{first}' and "
-                            f"'{second}'): neither was graded; keep one and submit again")
-        elif shallowest:
-            files[name] = shallowest[0]
-    problems += [f"found '{path.relative_to(folder)}' but no {name}: rename it to {name}"
-                 for name, paths in sorted(near_misses.items()) if name not in files
-                 for path in sorted(paths)]
-    return files, problems
+                for error in found.errors]
+    files, clashes = _pick(folder, found)
+    problems += [f"{clash}: neither was graded; keep one and submit again"
+                 for clash in clashes]
+    return files, problems + _hints(folder, found, files)
 
 
 def _from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
-    """Search ``folder`` (nested) for the student files and judge what was found."""
-    copies, near_misses, walk_errors = _scan(folder)
-    if walk_errors:
+    """Search ``folder`` (nested) for the student files, notebooks and scripts, and
+    judge what was found."""
+    found = _scan(folder)
+    if found.errors:
         return Submission(sub_id, source, {}, (), UNREADABLE,
-                          f"cannot read {walk_errors[0]}: fix its permissions and run again")
-    files = {}
+                          f"cannot read {found.errors[0]}: fix its permissions and run again")
+    files, clashes = _pick(folder, found)
+    if clashes:
+        return Submission(sub_id, source, {}, (), UNREADABLE,
+                          f"{clashes[0]}: keep one and grade again")
+    hints = _hints(folder, found, files)
+    readable, unreadable, empty = _read_sources(folder, files)
+    if readable or any(name in files for name in student_file_names()):
+        ignored = [f"{path} is ignored: it {reason}" for path, reason in unreadable]
+        return Submission(sub_id, source, files, (), OK, "; ".join(hints + ignored))
+    if unreadable:
+        return Submission(sub_id, source, {}, (), UNREADABLE, "nothing could be graded: " +
+                          "; ".join(f"{path} {reason}" for path, reason in unreadable))
     names = student_file_names()
-    for name in names:
-        shallowest = _shallowest(copies.get(name, []))
-        if len(shallowest) > 1:
-            first, second = (path.relative_to(folder) for path in shallowest[:2])
-            return Submission(sub_id, source, {}, (), UNREADABLE,
-                              f"two copies of {name} at the same depth ('{first}' and "
-                              f"'{second}'): keep one and grade again")
-        if shallowest:
-            files[name] = shallowest[0]
-    hints = [f"found '{path.relative_to(folder)}' but no {name}: rename it to {name}"
-             for name, paths in sorted(near_misses.items()) if name not in files
-             for path in sorted(paths)]
-    if files:
-        return Submission(sub_id, source, files, (), OK, "; ".join(hints))
-    problem = "; ".join(hints) or (f"none of {', '.join(names)} found in {source}: "
-                                   "ask the student to resubmit them under those exact names")
+    problem = "; ".join(hints + [f"{path} holds no code (an empty notebook counts as "
+                                 "nothing handed in)" for path in empty]) or (
+        f"none of {', '.join(names)} found in {source}, and no notebook (.ipynb) or "
+        "script (.py) either: ask the student to resubmit the files under those exact "
+        "names, or their notebooks or scripts")
     return Submission(sub_id, source, {}, (), NO_FILES, problem)
 
 
-def _scan(folder: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]], list[str]]:
-    """Walk ``folder``: exact student file names -> paths, near-miss names (keyed by
-    the name they miss) -> paths, and the folders that could not be read."""
-    copies: dict[str, list[Path]] = {}
-    near_misses: dict[str, list[Path]] = {}
-    errors: list[str] = []
-    wanted = student_file_names()
+@dataclass
+class _Found:
+    """What ``_scan`` found in one submission's folder, each name -> its paths."""
+    copies: dict[str, list[Path]] = field(default_factory=dict)       # student files
+    sources: dict[str, list[Path]] = field(default_factory=dict)      # notebooks, scripts
+    near_misses: dict[str, list[Path]] = field(default_factory=dict)  # keyed by the name missed
+    errors: list[str] = field(default_factory=list)                   # folders not readable
+
+
+def _scan(folder: Path) -> _Found:
+    """Walk ``folder``: exact student file names, notebooks and other scripts (but
+    the kit's own files and folders), near-miss names, and the folders that could not
+    be read."""
+    found = _Found()
+    wanted, kit = student_file_names(), kit_file_names()
     near_miss = _near_miss(wanted)
-    for current, dirs, names in os.walk(folder, onerror=lambda error: errors.append(
+    for current, dirs, names in os.walk(folder, onerror=lambda error: found.errors.append(
             str(error.filename or error))):
-        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        dirs[:] = sorted(d for d in dirs if not _ignored(d) and not _kit_folder(Path(current, d)))
         for name in names:
             if _ignored(name):
                 continue
+            path = Path(current, name)
             if name in wanted:
-                copies.setdefault(name, []).append(Path(current, name))
-            elif match := near_miss.match(name):
-                near_misses.setdefault(f"{match['base'].lower()}.py", []).append(Path(current, name))
-    return copies, near_misses, errors
+                found.copies.setdefault(name, []).append(path)
+                continue
+            if match := near_miss.match(name):
+                found.near_misses.setdefault(f"{match['base'].lower()}.py", []).append(path)
+            if name.lower().endswith(SOURCE_SUFFIXES) and name not in kit \
+                    and not path.is_symlink():
+                found.sources.setdefault(name, []).append(path)
+    return found
+
+
+def _kit_folder(folder: Path) -> bool:
+    """The kit's ``grader/`` package (a student handed in the whole release) or a
+    virtual environment: nothing in it is the student's code."""
+    try:
+        return (folder.name == "grader" and (folder / "__init__.py").is_file()) \
+            or (folder / "pyvenv.cfg").is_file()
+    except OSError:
+        return False
+
+
+def _pick(folder: Path, found: _Found) -> tuple[dict[str, Path], list[str]]:
+    """The shallowest copy of each student file, then of each notebook or script
+    (flattened by file name: the folder graded holds them side by side), and a
+    sentence for each name with two copies at the same depth (left out of the files)."""
+    files, clashes = {}, []
+    candidates = [(name, found.copies.get(name, [])) for name in student_file_names()]
+    candidates += sorted(found.sources.items())
+    for name, paths in candidates:
+        shallowest = _shallowest(paths)
+        if len(shallowest) > 1:
+            first, second = (path.relative_to(folder) for path in shallowest[:2])
+            clashes.append(f"two copies of {name} at the same depth ('{first}' and "
+                           f"'{second}')")
+        elif shallowest:
+            files[name] = shallowest[0]
+    return files, clashes
+
+
+def _hints(folder: Path, found: _Found, files: dict[str, Path]) -> list[str]:
+    """A sentence per near-miss name of a student file that is missing: a script is
+    still read as one (its definitions can stand in for the file's)."""
+    hints = []
+    for name, paths in sorted(found.near_misses.items()):
+        if name in files:
+            continue
+        for path in sorted(paths):
+            shown = path.relative_to(folder)
+            if files.get(path.name) == path:
+                hints.append(f"found '{shown}' but no {name}: it is graded as a script "
+                             f"standing in for {name}; rename it to {name}")
+            else:
+                hints.append(f"found '{shown}' but no {name}: rename it to {name}")
+    return hints
+
+
+def _read_sources(folder: Path, files: dict[str, Path]) \
+        -> tuple[bool, list[tuple[str, str]], list[str]]:
+    """Whether any notebook or script among ``files`` holds code that can be read;
+    (path, reason) for each that cannot (grader/core/handed_in.py's reason); the
+    paths of those that hold no code."""
+    readable, unreadable, empty = False, [], []
+    expected = set(student_file_names())
+    for name, path in sorted(files.items()):
+        if name in expected:
+            continue
+        shown = path.relative_to(folder).as_posix()
+        try:
+            source = read_source(path, shown)
+        except UnreadableSource as problem:
+            unreadable.append((problem.path, problem.reason))
+            continue
+        except OSError as error:
+            unreadable.append((shown, f"could not be read ({error.strerror or error})"))
+            continue
+        if source.is_empty:
+            empty.append(shown)
+        else:
+            readable = True
+    return readable, unreadable, empty
 
 
 def _shallowest(paths: list[Path]) -> list[Path]:
