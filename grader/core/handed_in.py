@@ -251,13 +251,15 @@ class MissingGlobal:
 @dataclass(frozen=True)
 class Kept:
     """A kept statement: the names it binds, what it reads at module level, its cell,
-    first line, and its lines of text."""
+    first line, and its lines of text; for an import, the top-level modules it loads
+    (``import torch.nn as nn`` loads ``torch`` and binds ``nn``)."""
     binds: frozenset[str]
     reads: frozenset[str]
     cell: int | None
     line: int
     lines: tuple[str, ...]
     is_future: bool = False
+    loads: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)
@@ -364,6 +366,14 @@ def _binds(node: ast.AST) -> frozenset[str]:
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
             names |= _binds(child)
     return frozenset(names)
+
+
+def _loads(node: ast.AST) -> frozenset[str]:
+    """The top-level packages whose submodules a statement's ``import a.b`` (or
+    ``import a.b as c``) loads: code reading ``a.b`` may rely on it."""
+    return frozenset(alias.name.split(".")[0] for child in ast.walk(node)
+                     if isinstance(child, ast.Import)
+                     for alias in child.names if "." in alias.name)
 
 
 def _is_main_guard(node: ast.AST) -> bool:
@@ -522,7 +532,7 @@ def extract(source: Source) -> Extraction:
         if d == "keep":
             future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
             result.kept.append(Kept(_binds(node), reads[index], cell, first, segment,
-                                    future))
+                                    future, _loads(node)))
         elif d != "silent":
             kind = {"candidate": "assignment", "work": "call"}.get(d, d)
             result.left_out.append(LeftOut(kind, cell, first, segment[0].strip()))
@@ -643,16 +653,21 @@ def assemble(name: str, names, extractions: list[Extraction],
     else from the first source that does (its last binding). The module runs the
     expected file (whole), then the kept code of the sources that won a name, lowest
     priority first, so that later bindings are the winners', less the statements that
-    bind only names the expected file binds. ``stubs``: names the expected file still
-    defines as the skeleton's stub; a source that defines one wins it. Returns a
-    ``Module``.
+    bind only names the expected file binds. Of the sources' kept code, only what the
+    chosen definitions (and the expected file) need is written: the statements that
+    bind a name they read, transitively (``_needed``), so that a script's imports for
+    another file's code do not count against this file's import rule. ``stubs``: names
+    the expected file still defines as the skeleton's stub; a source that defines one
+    wins it. Returns a ``Module``.
     """
     names = list(dict.fromkeys(names))
     chosen: dict[str, Origin] = {}
-    expected_defines = {}
+    expected_defines, expected_reads = {}, frozenset()
     if expected is not None:
         try:
-            expected_defines = {n: line for n, line in _top_level_names(expected.cells[0].text)}
+            tree = ast.parse(expected.cells[0].text)
+            expected_defines = {n: node.lineno for node in tree.body for n in _binds(node)}
+            expected_reads = _global_reads(tree)
         except SyntaxError:
             expected_defines = {}
     used, defines = [], [extraction.defines() for extraction in extractions]
@@ -674,6 +689,9 @@ def assemble(name: str, names, extractions: list[Extraction],
                     used.append(extraction)
                 break
     used.sort(key=extractions.index, reverse=True)   # the winner last
+    written = _needed([k for e in used for k in e.kept
+                       if not (k.binds and k.binds <= set(expected_defines))],
+                      set(names) | expected_reads)
 
     text_lines: list[str] = [f"# {name}: made by the autograder from what was handed in"]
     line_map: list[Origin | None] = [None]
@@ -697,8 +715,8 @@ def assemble(name: str, names, extractions: list[Extraction],
     for extraction in used:
         follows = None
         for statement in (k for k in extraction.kept if not k.is_future):
-            if statement.binds and statement.binds <= set(expected_defines):
-                continue     # the expected file's own binding wins
+            if id(statement) not in written:
+                continue     # the expected file's own binding wins, or nothing needs it
             if follows != (statement.cell, statement.line):
                 add([""], lambda i: None)
             follows = (statement.cell, statement.line + len(statement.lines))
@@ -713,12 +731,36 @@ def assemble(name: str, names, extractions: list[Extraction],
             if problem:
                 broken[looked_up] = (extraction.source.path, problem)
                 break
-    missing_globals = [m for e in used for m in e.missing_globals if m.name not in bound]
+    written_names = set().union(*[k.binds for e in used for k in e.kept
+                                  if id(k) in written] or [set()])
+    missing_globals = [m for e in used for m in e.missing_globals
+                       if m.name not in bound and m.used_by in written_names]
     sources = {e.source.path: e.source for e in extractions}
     if expected is not None:
         sources[expected.path] = expected
     return Module(name, "\n".join(text_lines) + "\n", line_map, chosen, missing, broken,
                   missing_globals, sources)
+
+
+def _needed(statements: list[Kept], roots: set[str]) -> set[int]:
+    """The ids of the ``statements`` a module needs: those binding a name in ``roots``
+    or one a needed statement reads, transitively (a constant a helper reads, the
+    helper the chosen class calls); ``import a.b as c`` also when a needed statement
+    reads ``a`` (code reading ``a.b`` may rely on it), and
+    ``from x import *`` always (what it binds is unknown)."""
+    needed, written = set(roots), set()
+    changed = True
+    while changed:
+        changed = False
+        for statement in statements:
+            if id(statement) in written:
+                continue
+            if statement.binds & needed or statement.loads & needed or \
+                    "*" in statement.binds:
+                written.add(id(statement))
+                needed |= statement.reads
+                changed = True
+    return written
 
 
 def _top_level_names(text: str):
