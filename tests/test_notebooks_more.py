@@ -9,7 +9,7 @@ from __future__ import annotations
 from grader import assignments
 from grader.core.handed_in import assemble, extract, read_source
 from grader.judge.imports_check import check_imports
-from helpers import points_by_test
+from helpers import points_by_test, run_autograder
 from test_handed_in import MLP_FROM_SCRATCH, write_notebook
 from test_notebooks_graded import grade_side_by_side
 
@@ -127,3 +127,31 @@ def test_project3_with_torch_for_its_cnn_keeps_the_mlp_points_under_enforce_impo
     assert (f"*** Warning: Project3.py, line {torch_line} (used as mlp.py): `import torch` "
             "is not allowed: the code used as mlp.py may import only numpy") in uses.stdout
     assert "--enforce-imports holds your files" in uses.stdout
+
+
+# ------------------------------------------------------------------- item: --verbose
+
+def test_verbose_lists_each_left_out_statement_with_its_cell_and_line(tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    write_notebook(folder / "hw.ipynb", [
+        "%matplotlib inline",
+        "def conv_parameters():\n    return 8 * (5 * 5 * 3 + 1)",
+        "print(conv_parameters())\nfor _ in range(2):\n    pass"], counts=True)
+    args = ("--course", "depth-width", "-q", "q3b", "--isolation", "none")
+    (brief, _), (verbose, results) = grade_side_by_side(
+        tmp_path, (folder, args), (folder, (*args, "--verbose")))
+    summary = ("Note: hw.ipynb: left out 1 call, 1 loop, 1 magic (not run by the "
+               "autograder")
+    assert f"{summary}; --verbose lists each)\n" in brief.stdout, brief.stdout
+    assert (f"{summary}):\n"
+            "    hw.ipynb, cell 1 (In [7]), line 1: %matplotlib inline\n"
+            "    hw.ipynb, cell 3 (In [9]), line 1: print(conv_parameters())\n"
+            "    hw.ipynb, cell 3 (In [9]), line 2: for _ in range(2):\n") in verbose.stdout, \
+        verbose.stdout
+    assert results["questions"]["q3b"]["points"] == 2
+    assert [item["line"] for item in results["handed_in"]["sources"][0]["left_out"]] == [1, 1, 2]
+    process, _ = run_autograder("--help")
+    shown = "".join(process.stdout.split())     # wrapped as wide as the terminal
+    assert "--verbosefornotebooksandscriptshandedin,listeverytop-levelstatement" \
+        "theautograderleftout(notrun)" in shown, process.stdout

@@ -830,7 +830,8 @@ class HandedIn:
 
     def notes(self, verbose: bool = False) -> list[str]:
         """What the start of the output says, once: where each module's names came
-        from, what was left out, unreadable and empty files."""
+        from, what was left out (counts per kind; with ``verbose``, each statement
+        with its cell and line), unreadable and empty files."""
         notes = [f"{problem.path} is ignored: it {problem.reason}"
                  for problem in self.unreadable]
         notes += [f"{path} is ignored: it holds no code (an empty notebook counts as "
@@ -839,11 +840,15 @@ class HandedIn:
             return notes
         notes += [module.provenance() for module in self.modules.values()]
         for extraction in self._used():
-            if extraction.summary():
-                notes.append(extraction.summary() + " (not run by the autograder)")
-                if verbose:
-                    notes += [f"  {extraction.source.where(item.cell, item.line)}: "
-                              f"{item.text}" for item in extraction.left_out]
+            if not extraction.summary():
+                continue
+            if verbose:      # one note: its lines follow it, indented
+                notes.append(extraction.summary() + " (not run by the autograder):" + "".join(
+                    f"\n    {extraction.source.where(item.cell, item.line)}: {item.text}"
+                    for item in extraction.left_out))
+            else:
+                notes.append(extraction.summary() + " (not run by the autograder; "
+                             "--verbose lists each)")
         return notes
 
     def warnings(self) -> list[str]:
