@@ -6,10 +6,13 @@ and top-level work that never runs, for a notebook and for a script."""
 
 from __future__ import annotations
 
+import ast
+import shutil
+
 from grader import assignments
 from grader.core.handed_in import assemble, extract, read_source
 from grader.judge.imports_check import check_imports
-from helpers import points_by_test, run_autograder
+from helpers import ROOT, points_by_test, run_autograder
 from test_handed_in import MLP_FROM_SCRATCH, write_notebook
 from test_notebooks_graded import grade_side_by_side
 
@@ -129,6 +132,25 @@ def test_project3_with_torch_for_its_cnn_keeps_the_mlp_points_under_enforce_impo
     assert "--enforce-imports holds your files" in uses.stdout
 
 
+def test_imports_only_another_files_code_uses_are_not_counted_against_this_file(tmp_path):
+    write_notebook(tmp_path / "hw.ipynb", [
+        "from torch import nn, optim, tensor\nimport torch\nimport torch.nn as tnn",
+        "class Block(nn.Module):\n    def make(self):\n        import json\n"
+        "        return optim, json, torch.zeros(1)",
+        "class GPT(nn.Module):\n    def block(self):\n        return Block(), tensor"])
+    extraction = extract(read_source(tmp_path / "hw.ipynb"))
+    # Block is models.py's (as `from models import Block` would bring it in)
+    module = assemble("gpt_model.py", ["GPT"], [extraction], elsewhere=["Block"])
+    assert "class Block" in module.text and "import torch\n" in module.text
+    lines = module.text.split("\n")
+    foreign = {(lines[line - 1].strip()[:20], name) for line, name in module.foreign_imports}
+    assert foreign == {("from torch import nn", "optim"), ("import torch", "torch"),
+                       ("import torch.nn as t", "torch.nn"), ("import json", "json")}
+    # without another file, Block is gpt_model.py's own code, and its imports too
+    own = assemble("gpt_model.py", ["GPT"], [extraction])
+    assert {name for _, name in own.foreign_imports} == {"torch.nn"}   # tnn: read by none
+
+
 # ------------------------------------------------------------------- item: --verbose
 
 def test_verbose_lists_each_left_out_statement_with_its_cell_and_line(tmp_path):
@@ -155,3 +177,118 @@ def test_verbose_lists_each_left_out_statement_with_its_cell_and_line(tmp_path):
     shown = "".join(process.stdout.split())     # wrapped as wide as the terminal
     assert "--verbosefornotebooksandscriptshandedin,listeverytop-levelstatement" \
         "theautograderleftout(notrun)" in shown, process.stdout
+
+
+# ------------------------------------------------------------------- end to end
+
+FIRST_NETWORKS = ROOT / "tests" / "reference_first_networks"
+COURSE = ROOT / "tests" / "reference"
+TYPICAL_START = ["#md # My work (run every cell in order)",
+                 "!pip install torch torchvision\n%matplotlib inline",
+                 "from google.colab import drive\ndrive.mount('/content/drive')"]
+
+
+def imports_of(paths, own=()) -> str:
+    """The top-level imports of the staff files, but those of their own modules
+    (in one notebook, everything is defined in the same place)."""
+    found = []
+    for path in paths:
+        text = path.read_text()
+        for node in ast.parse(text).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not (
+                    isinstance(node, ast.ImportFrom) and node.module in own):
+                found.append(ast.get_source_segment(text, node))
+    return "\n".join(dict.fromkeys(found))
+
+
+def definitions_with_work(path, work: str) -> list[str]:
+    """The staff file's definitions (a cell each, its aliases such as
+    ``Attention = AttentionBlock`` beside them), then a cell of top-level ``work``."""
+    text = path.read_text()
+    lines = text.split("\n")
+    cells = ["\n".join(lines[node.lineno - 1:node.end_lineno])
+             for node in ast.parse(text).body
+             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign))]
+    return cells + [work]
+
+
+def marker_cell(marker) -> str:
+    return f"with open({str(marker)!r}, 'w') as marker:\n    marker.write('ran')"
+
+
+def first_networks_notebook(path, marker, files=("quadrants.py", "mnist_linear.py")):
+    work = {
+        "quadrants.py": (
+            "points, labels = quadrant_dataset(1000, 0)\nnet = QuadrantNet()\n"
+            "train_quadrants(net, TensorDataset(points, labels))\n"
+            "plt.scatter(points[:, 0], points[:, 1], c=labels)\nplt.show()"),
+        "mnist_linear.py": (
+            "train_data, test_data = load_mnist()\nmodel = DigitNet()\n"
+            "history = train_mnist(model, train_data, test_data)\nprint(history[-1])\n"
+            f"open({str(marker)!r}, 'w').write('ran')")}
+    cells = [*TYPICAL_START, imports_of([FIRST_NETWORKS / f for f in files]) +
+             "\nfrom torch.utils.data import TensorDataset\nimport matplotlib.pyplot as plt"
+             "\nfrom first_networks_data import load_mnist"]
+    for name in files:
+        cells += definitions_with_work(FIRST_NETWORKS / name, work[name])
+    return write_notebook(path, [*cells, marker_cell(marker)], counts=True)
+
+
+def test_first_networks_as_one_notebook_and_as_a_file_plus_a_notebook_earn_what_the_files_earn(
+        tmp_path):
+    marker = tmp_path / "top_level_ran.txt"
+    notebook_dir, mixed_dir = tmp_path / "notebook", tmp_path / "mixed"
+    notebook_dir.mkdir()
+    mixed_dir.mkdir()
+    first_networks_notebook(notebook_dir / "first_networks.ipynb", marker)
+    shutil.copy(FIRST_NETWORKS / "quadrants.py", mixed_dir / "quadrants.py")
+    first_networks_notebook(mixed_dir / "part2.ipynb", marker, files=("mnist_linear.py",))
+    args = ("-q", "q1,q3", "--isolation", "none")   # the fast ones: q2 and q4 train
+    (_, files), (notebook, from_notebook), (mixed, from_mixed) = grade_side_by_side(
+        tmp_path, (FIRST_NETWORKS, args), (notebook_dir, args), (mixed_dir, args))
+    assert files["total"] == files["max"] == 4
+    for process, results in ((notebook, from_notebook), (mixed, from_mixed)):
+        assert results["course"] == "first-networks", process.stdout   # recognised
+        assert points_by_test(results) == points_by_test(files), process.stdout
+    assert not marker.exists()
+    lines = notebook.stdout.splitlines()
+    assert lines[2:4] == [
+        "Note: quadrants.py <- first_networks.ipynb (cells 4, 5, 6, 7)",
+        "Note: mnist_linear.py <- first_networks.ipynb (cells 9, 10, 11, 12, 13)"], notebook.stdout
+    assert "first_networks.ipynb: left out " in lines[4] and "1 with-block" in lines[4]
+    assert "Note: mnist_linear.py <- part2.ipynb (cells" in mixed.stdout, mixed.stdout
+    assert "quadrants.py <-" not in mixed.stdout
+    assert sorted(p.name for p in mixed_dir.iterdir()) == ["part2.ipynb", "quadrants.py"]
+
+
+def test_the_course_project_as_one_notebook_is_recognised_and_earns_what_the_files_earn(
+        tmp_path):
+    marker = tmp_path / "top_level_ran.txt"
+    folder = tmp_path / "notebook"
+    folder.mkdir()
+    files = ("models.py", "losses.py", "train.py", "gpt_model.py")
+    work = {"models.py": "model = PerceptronModel(2)\nprint(model)",
+            "losses.py": "print(regression_loss)",
+            "train.py": ("dataset = backend.PerceptronDataset(model)\n"
+                         "train_perceptron(model, dataset)\n"
+                         "for epoch in range(3):\n    print(epoch)"),
+            "gpt_model.py": f"open({str(marker)!r}, 'w').write('ran')"}
+    cells = [*TYPICAL_START, imports_of([COURSE / name for name in files],
+                                        own=("models", "losses")) + "\nimport backend"]
+    for name in files:
+        cells += definitions_with_work(COURSE / name, work[name])
+    write_notebook(folder / "project.ipynb", [*cells, marker_cell(marker)])
+    # the course holds each file to its skeleton's imports: the notebook's one import
+    # cell, and gpt_model.py's code using models.py's AttentionBlock, break none
+    args = ("-q", "q1,q2", "--isolation", "none", "--enforce-imports")
+    (_, files_results), (process, results) = grade_side_by_side(
+        tmp_path, (COURSE, args), (folder, args))
+    assert files_results["total"] == files_results["max"] == 10
+    assert results["course"] == files_results["course"] == "current", process.stdout
+    assert points_by_test(results) == points_by_test(files_results), process.stdout
+    assert not marker.exists()
+    out = process.stdout
+    assert "Warning" not in out, out
+    assert "Note: graded as" not in out or "project.ipynb" in out.splitlines()[1], out
+    for name in files:
+        assert f"Note: {name} <- project.ipynb (cell" in out, out

@@ -585,7 +585,12 @@ class Module:
     of its winning definition; ``missing`` the names no source defines;
     ``broken`` the missing names a cell with a syntax error would have defined
     (-> the source's path and the problem);
-    ``missing_globals`` those of the sources used that nothing in the module defines.
+    ``missing_globals`` those of the sources used that nothing in the module defines;
+    ``foreign_imports`` the imports it holds only for code that is not its own, as
+    (generated line, imported name): those in definitions another expected file
+    provides and in what only they need (they count against that file's import rule,
+    as ``from models import AttentionBlock`` would), and the names of a shared import
+    line (``from torch import nn, optim``) that its own code does not read.
     """
     name: str
     text: str
@@ -595,6 +600,7 @@ class Module:
     broken: dict[str, tuple[str, SyntaxProblem]]
     missing_globals: list[MissingGlobal]
     sources: dict[str, Source]
+    foreign_imports: frozenset[tuple[int, str]] = frozenset()
 
     def where(self, line: int) -> str | None:
         """'NOTEBOOK, cell C, line L' / 'SCRIPT, line L' for a generated line (1-based)."""
@@ -644,7 +650,7 @@ class Module:
 
 
 def assemble(name: str, names, extractions: list[Extraction],
-             expected: Source | None = None, stubs=()) -> Module:
+             expected: Source | None = None, stubs=(), elsewhere=()) -> Module:
     """Writes module ``name`` (e.g. 'networks.py') for the looked-up ``names``.
 
     ``expected`` is the expected file itself when handed in: it is used whole, as
@@ -658,7 +664,9 @@ def assemble(name: str, names, extractions: list[Extraction],
     bind a name they read, transitively (``_needed``), so that a script's imports for
     another file's code do not count against this file's import rule. ``stubs``: names
     the expected file still defines as the skeleton's stub; a source that defines one
-    wins it. Returns a ``Module``.
+    wins it. ``elsewhere``: the names other expected files provide; what the module
+    needs only for them is told apart (``Module.foreign_imports``). Returns a
+    ``Module``.
     """
     names = list(dict.fromkeys(names))
     chosen: dict[str, Origin] = {}
@@ -689,9 +697,12 @@ def assemble(name: str, names, extractions: list[Extraction],
                     used.append(extraction)
                 break
     used.sort(key=extractions.index, reverse=True)   # the winner last
-    written = _needed([k for e in used for k in e.kept
-                       if not (k.binds and k.binds <= set(expected_defines))],
-                      set(names) | expected_reads)
+    candidates = [k for e in used for k in e.kept
+                  if not (k.binds and k.binds <= set(expected_defines))]
+    written, _ = _needed(candidates, set(names) | expected_reads)
+    own, own_reads = _needed(candidates, set(names) | expected_reads,
+                             set(elsewhere) - set(names))
+    foreign: set[tuple[int, str]] = set()
 
     text_lines: list[str] = [f"# {name}: made by the autograder from what was handed in"]
     line_map: list[Origin | None] = [None]
@@ -720,6 +731,8 @@ def assemble(name: str, names, extractions: list[Extraction],
             if follows != (statement.cell, statement.line):
                 add([""], lambda i: None)
             follows = (statement.cell, statement.line + len(statement.lines))
+            foreign |= {(len(text_lines) + line, imported) for line, imported in
+                        _foreign_imports(statement, id(statement) in own, own_reads)}
             add(statement.lines, lambda i, e=extraction, k=statement:
                 Origin(e.source.path, k.cell, k.line + i))
     bound = set(expected_defines).union(*defines)
@@ -739,28 +752,52 @@ def assemble(name: str, names, extractions: list[Extraction],
     if expected is not None:
         sources[expected.path] = expected
     return Module(name, "\n".join(text_lines) + "\n", line_map, chosen, missing, broken,
-                  missing_globals, sources)
+                  missing_globals, sources, frozenset(foreign))
 
 
-def _needed(statements: list[Kept], roots: set[str]) -> set[int]:
-    """The ids of the ``statements`` a module needs: those binding a name in ``roots``
+def _needed(statements: list[Kept], roots: set[str], stop=frozenset()):
+    """The ids of the ``statements`` a module needs (and the names they read): those
+    binding a name in ``roots``
     or one a needed statement reads, transitively (a constant a helper reads, the
     helper the chosen class calls); ``import a.b as c`` also when a needed statement
     reads ``a`` (code reading ``a.b`` may rely on it), and
-    ``from x import *`` always (what it binds is unknown)."""
+    ``from x import *`` always (what it binds is unknown). A statement binding only
+    names in ``stop`` is not followed."""
     needed, written = set(roots), set()
     changed = True
     while changed:
         changed = False
         for statement in statements:
-            if id(statement) in written:
+            if id(statement) in written or statement.binds and statement.binds <= stop:
                 continue
             if statement.binds & needed or statement.loads & needed or \
                     "*" in statement.binds:
                 written.add(id(statement))
                 needed |= statement.reads
                 changed = True
-    return written
+    return written, needed
+
+
+def _foreign_imports(statement: Kept, own: bool, reads: set[str]):
+    """(line in the statement, imported name) of each import in a written statement
+    that the module's own code does not need: all of them when the statement is not
+    its own; else the names of its top-level imports that nothing own reads (an
+    ``import torch.nn as nn`` kept because own code reads ``torch`` among them)."""
+    try:
+        tree = ast.parse("\n".join(statement.lines))
+    except SyntaxError:
+        return
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound = (alias.asname or alias.name).split(".")[0]
+                if not own or bound != "*" and bound not in reads:
+                    yield node.lineno, alias.name
+        elif not own or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                               ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def _top_level_names(text: str):
@@ -954,8 +991,9 @@ def read_submission(folder: Path, expected: dict, ignore=()) -> HandedIn:
         wanted = [n for n in names if n in stubs]
         if not any(n in e.defines() for e in result.extractions for n in wanted):
             continue
+        elsewhere = {n for other, more in expected.items() if other != name for n in more}
         result.modules[name] = assemble(name, names, result.extractions, file_source,
-                                        stubs=stubs)
+                                        stubs=stubs, elsewhere=elsewhere)
     return result
 
 

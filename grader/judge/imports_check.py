@@ -35,6 +35,7 @@ class Imported:
     statement: str
     top: str
     line: int = field(default=0, compare=False)
+    name: str = field(default="", compare=False)     # as imported: 'a.b', 'Y'
 
 
 def imports_in(source: str) -> list[Imported]:
@@ -42,13 +43,13 @@ def imports_in(source: str) -> list[Imported]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found += [Imported(f"import {alias.name}", alias.name.split(".")[0], node.lineno)
-                      for alias in node.names]
+            found += [Imported(f"import {alias.name}", alias.name.split(".")[0], node.lineno,
+                               alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             module = "." * node.level + (node.module or "")
             top = "" if node.level else module.split(".")[0]
-            found += [Imported(f"from {module} import {alias.name}", top, node.lineno)
-                      for alias in node.names]
+            found += [Imported(f"from {module} import {alias.name}", top, node.lineno,
+                               alias.name) for alias in node.names]
     return found
 
 
@@ -147,9 +148,9 @@ def check_imports(student_dir: Path, assignment: Assignment,
                   made: Mapping | None = None) -> ImportWarnings:
     """For each submitted file the table has imports or a rule for, the imports its
     rule does not allow. ``made``: file name -> the module made for it from notebooks
-    and scripts (core/handed_in.py ``Module``); its text is checked instead, which
-    holds only the imports the code it is graded on needs, and each warning names the
-    notebook cell or script line of the import."""
+    and scripts (core/handed_in.py ``Module``); its text is checked instead, but the
+    imports only code of other files uses (``Module.foreign_imports``), and each
+    warning names the notebook cell or script line of the import."""
     by_file, made = {}, made or {}
     for name in dict.fromkeys((*assignment.allowed_imports, *assignment.import_rules)):
         rule = assignment.import_rules.get(name)
@@ -162,6 +163,9 @@ def check_imports(student_dir: Path, assignment: Assignment,
             found = imports_in(text)
         except (OSError, SyntaxError, ValueError):
             continue  # missing or unparsable: the sandbox reports it with the question
+        if module is not None:    # imports only other files' code uses: checked with it
+            found = [imported for imported in found
+                     if (imported.line, imported.name) not in module.foreign_imports]
         unique = {}
         for imported in found:      # the first place an import is made is named
             unique.setdefault(imported.statement, imported)
