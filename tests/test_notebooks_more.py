@@ -112,13 +112,16 @@ def test_a_made_module_is_import_checked_where_its_code_is(tmp_path):
 def test_project3_with_torch_for_its_cnn_keeps_the_mlp_points_under_enforce_imports(
         tmp_path):
     mlp, cnn = (MLP_FROM_SCRATCH / "mlp.py").read_text(), (MLP_FROM_SCRATCH / "cnn.py").read_text()
+    marker = tmp_path / "top_level_ran.txt"
+    work = (f"\nMLP()\n{marker_cell(marker)}\nif __name__ == '__main__':\n"
+            f"    open({str(marker)!r}, 'w').write('ran')\n")   # a script's top level
     folders = []
     for name, mlp_text in (("honest", mlp), ("uses_torch", mlp.replace(
             "return 1 / (1 + np.exp(-a))",
             "return torch.sigmoid(torch.as_tensor(a)).numpy()"))):
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "Project3.py").write_text(mlp_text + "\n" + cnn + "\nMLP()\n")
+        (folder / "Project3.py").write_text(mlp_text + "\n" + cnn + work)
         folders.append(folder)
     torch_line = (mlp + "\n" + cnn).split("\n").index("import torch") + 1
     args = ("-q", "q1", "--enforce-imports", "--isolation", "none")
@@ -130,6 +133,7 @@ def test_project3_with_torch_for_its_cnn_keeps_the_mlp_points_under_enforce_impo
     assert (f"*** Warning: Project3.py, line {torch_line} (used as mlp.py): `import torch` "
             "is not allowed: the code used as mlp.py may import only numpy") in uses.stdout
     assert "--enforce-imports holds your files" in uses.stdout
+    assert not marker.exists()
 
 
 def test_imports_only_another_files_code_uses_are_not_counted_against_this_file(tmp_path):
