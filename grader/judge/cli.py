@@ -57,6 +57,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--enforce-imports", action="store_true",
                         help="fail questions whose files import anything the skeleton does not "
                              "(default: only warn)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="for notebooks and scripts handed in, list every top-level "
+                             "statement the autograder left out (not run), with its cell "
+                             "and line (default: how many of each kind)")
     parser.add_argument("--save-plots", type=Path, metavar="DIR",
                         help="save pictures of each trained model in DIR (DIR/qN.png and "
                              "more, listed in the README), drawn after each question is "
@@ -215,7 +219,7 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     names = assignment.student_files
     # Notebooks and scripts standing in for missing or still-skeleton files.
     handed_in = read_handed_in(settings)
-    notes += handed_in.notes()
+    notes += handed_in.notes(verbose=args.verbose)
     if not any((student_dir / name).is_file() for name in names) and not handed_in.modules:
         notes.append(f"none of {', '.join(names)} is in {shown}")
     by_id = {question.id: question for question in assignment.questions}

@@ -102,7 +102,9 @@ class Grader:
         self.status = None if settings.mute else StatusLine()
         self.data = data
         self.reporter = reporter
-        self.import_warnings = check_imports(settings.student_dir, settings.assignment)
+        # Made modules are checked as made: only the imports their code needs.
+        self.import_warnings = check_imports(settings.student_dir, settings.assignment,
+                                             self.handed_in.modules)
         self.internal_errors = 0
         self.stop = threading.Event()     # set on Ctrl-C: every running sandbox ends
         self.finished: list[QuestionResult] = []   # printed so far, in order

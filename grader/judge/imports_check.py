@@ -31,9 +31,11 @@ ALWAYS_ALLOWED = ("__future__",)
 @dataclass(frozen=True)
 class Imported:
     """One imported name: the statement as 'import X' / 'from X import Y' (aliases
-    dropped), and the top-level module it loads ('' for a relative import)."""
+    dropped), the top-level module it loads ('' for a relative import), and its line."""
     statement: str
     top: str
+    line: int = field(default=0, compare=False)
+    name: str = field(default="", compare=False)     # as imported: 'a.b', 'Y'
 
 
 def imports_in(source: str) -> list[Imported]:
@@ -41,13 +43,13 @@ def imports_in(source: str) -> list[Imported]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found += [Imported(f"import {alias.name}", alias.name.split(".")[0])
-                      for alias in node.names]
+            found += [Imported(f"import {alias.name}", alias.name.split(".")[0], node.lineno,
+                               alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             module = "." * node.level + (node.module or "")
             top = "" if node.level else module.split(".")[0]
-            found += [Imported(f"from {module} import {alias.name}", top)
-                      for alias in node.names]
+            found += [Imported(f"from {module} import {alias.name}", top, node.lineno,
+                               alias.name) for alias in node.names]
     return found
 
 
@@ -102,16 +104,20 @@ def allowed_by_rule(imported: Imported, rule: ImportRule, assignment: Assignment
 
 
 def warning(file_name: str, imported: Imported, rule: ImportRule | None,
-            assignment: Assignment) -> str:
-    """The message for an import ``rule`` does not allow, naming the file."""
+            assignment: Assignment, where: str | None = None) -> str:
+    """The message for an import ``rule`` does not allow, naming the file; for code
+    made into ``file_name`` from a notebook or script, naming the place it is at
+    (``where``: 'Project3.py, line 4', 'hw.ipynb, cell 2, line 1')."""
+    start = f"{where} (used as {file_name})" if where else file_name
+    who = f"the code used as {file_name}" if where else file_name
     if rule is None:
-        return f"{file_name}: `{imported.statement}` is not one of the skeleton's imports"
+        return f"{start}: `{imported.statement}` is not one of the skeleton's imports"
     if rule.installed:
-        return (f"{file_name}: `{imported.statement}`: {imported.top} is not installed where "
+        return (f"{start}: `{imported.statement}`: {imported.top} is not installed where "
                 f"you will be graded; do it with the standard library, "
                 f"{', '.join(rule_modules(rule, assignment))} or files of your own "
                 "(handed in with the others)")
-    return (f"{file_name}: `{imported.statement}` is not allowed: {file_name} may import "
+    return (f"{start}: `{imported.statement}` is not allowed: {who} may import "
             f"only {in_words(rule_modules(rule, assignment))}; write it with those")
 
 
@@ -138,25 +144,38 @@ class ImportWarnings:
         return RULE_ENFORCED if self.ruled_files & broken else SKELETON_ONLY_ENFORCED
 
 
-def check_imports(student_dir: Path, assignment: Assignment) -> ImportWarnings:
+def check_imports(student_dir: Path, assignment: Assignment,
+                  made: Mapping | None = None) -> ImportWarnings:
     """For each submitted file the table has imports or a rule for, the imports its
-    rule does not allow."""
-    by_file = {}
+    rule does not allow. ``made``: file name -> the module made for it from notebooks
+    and scripts (core/handed_in.py ``Module``); its text is checked instead, but the
+    imports only code of other files uses (``Module.foreign_imports``), and each
+    warning names the notebook cell or script line of the import."""
+    by_file, made = {}, made or {}
     for name in dict.fromkeys((*assignment.allowed_imports, *assignment.import_rules)):
         rule = assignment.import_rules.get(name)
         skeleton = with_variants(assignment.allowed_imports.get(name, frozenset()),
                                  assignment.name_variants)
+        module = made.get(name)
         try:
-            found = imports_in((student_dir / name).read_text(encoding="utf-8",
-                                                              errors="replace"))
+            text = module.text if module is not None else \
+                (student_dir / name).read_text(encoding="utf-8", errors="replace")
+            found = imports_in(text)
         except (OSError, SyntaxError, ValueError):
             continue  # missing or unparsable: the sandbox reports it with the question
-        unique = {imported.statement: imported for imported in found}
+        if module is not None:    # imports only other files' code uses: checked with it
+            found = [imported for imported in found
+                     if (imported.line, imported.name) not in module.foreign_imports]
+        unique = {}
+        for imported in found:      # the first place an import is made is named
+            unique.setdefault(imported.statement, imported)
         refused = [unique[statement] for statement in sorted(unique)
                    if statement not in skeleton and (
                        rule is None or not allowed_by_rule(unique[statement], rule,
                                                            assignment, student_dir))]
         if refused:
-            by_file[name] = tuple(warning(name, imported, rule, assignment)
-                                  for imported in refused)
+            by_file[name] = tuple(
+                warning(name, imported, rule, assignment,
+                        module.where(imported.line) if module is not None else None)
+                for imported in refused)
     return ImportWarnings(MappingProxyType(by_file), frozenset(assignment.import_rules))
