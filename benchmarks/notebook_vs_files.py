@@ -16,9 +16,11 @@ and grades each pair side by side in one run, with ``autograder.py --student-dir
 --course NAME -q QUESTIONS --no-graphics --json`` in a subprocess per grading,
 alternating files and notebook/script (the order swaps every repeat). It prints the
 wall time of each grading (the whole subprocess: start, reading the submission, the
-questions, the report), the points of both (they must be equal: MISMATCH and exit
-status 1 otherwise) and the first lines of the notebook's and the script's output, where
-the notes on where the names came from and what was left out appear.
+questions, the report) and the part of it outside the questions, where reading the
+notebook or script happens (wall time less the JSON's ``seconds``); the points of both
+(they must be equal: MISMATCH and exit status 1 otherwise); and the first lines of the
+notebook's and the script's output, where the notes on where the names came from and
+what was left out appear.
 
     python benchmarks/notebook_vs_files.py                  # once, idle machine
     python benchmarks/notebook_vs_files.py --repeat 3 --busy
@@ -180,6 +182,15 @@ def points(grading: Grading) -> dict[str, float] | None:
     return {test["name"]: test["points"] for test in grading.results["tests"]}
 
 
+def outside(grading: Grading) -> float | None:
+    """Seconds of the run outside the grading of the questions (the interpreter's
+    start, reading the submission, recognition, the report): wall time less the
+    judge's own count (the JSON's ``seconds``, from just before the first question)."""
+    if grading.results is None:
+        return None
+    return grading.seconds - grading.results["seconds"]
+
+
 def total(grading: Grading) -> str:
     if grading.results is None:
         return f"no results (exit status {grading.returncode})"
@@ -229,6 +240,7 @@ def main(argv=None) -> int:
                       + ", ".join(f"{p.name} ({p.stat().st_size:,} bytes)"
                                   for p in sorted(folders[pair.label].iterdir())))
                 seconds: dict[str, list[float]] = {side: [] for side in folders}
+                before: dict[str, list[float]] = {side: [] for side in folders}
                 first: dict[str, Grading] = {}
                 for repeat in range(args.repeat):
                     order = list(folders) if repeat % 2 == 0 else list(folders)[::-1]
@@ -237,8 +249,12 @@ def main(argv=None) -> int:
                                         questions, temporary / f"{name}-{side}.json")
                         seconds[side].append(grading.seconds)
                         first.setdefault(side, grading)
-                        print(f"   run {repeat + 1}, {side:<11}: {grading.seconds:6.1f} s, "
-                              f"{total(grading)}", flush=True)
+                        rest = outside(grading)
+                        if rest is not None:
+                            before[side].append(rest)
+                        print(f"   run {repeat + 1}, {side:<11}: {grading.seconds:6.1f} s "
+                              f"({'?' if rest is None else f'{rest:.2f}'} s outside the "
+                              f"questions), {total(grading)}", flush=True)
                         if grading.results is None:
                             failed = True
                             print("   " + (grading.stdout + grading.stderr)[-2000:])
@@ -260,6 +276,11 @@ def main(argv=None) -> int:
                 print(f"   median: files {median['files']:.1f} s, {pair.label} "
                       f"{median[pair.label]:.1f} s ({difference:+.1f} s, "
                       f"{difference / median['files']:+.0%})")
+                if all(before.values()):
+                    rest = {side: statistics.median(values) for side, values in before.items()}
+                    print(f"   median outside the questions: files {rest['files']:.2f} s, "
+                          f"{pair.label} {rest[pair.label]:.2f} s "
+                          f"({rest[pair.label] - rest['files']:+.2f} s)")
                 print(f"   first {HEAD_LINES} lines of the {pair.label}'s output:")
                 for line in first[pair.label].stdout.splitlines()[:HEAD_LINES]:
                     print("   | " + line)
