@@ -270,7 +270,7 @@ def main(argv=None) -> int:
                             print(f"   !!! {test}: files {a}, {pair.label} {b}")
                 else:
                     print(f"   points equal: {total(first['files'])} from both, "
-                          f"{len(files_points)} checks")
+                          f"{len(files_points)} check{'' if len(files_points) == 1 else 's'}")
                 median = {side: statistics.median(values) for side, values in seconds.items()}
                 difference = median[pair.label] - median["files"]
                 print(f"   median: files {median['files']:.1f} s, {pair.label} "
