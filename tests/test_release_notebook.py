@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -173,7 +174,7 @@ def test_the_filled_notebook_defines_every_name_and_the_skeleton_cells_run(
         assert module.missing == [], (file_name, module.missing)
         assert {origin.path for origin in module.chosen.values()} == {notebook_name(assignment)}
         for looked_up in names:
-            assert f"def {looked_up}(" in module.text or f"class {looked_up}(" in module.text
+            assert re.search(rf"^(def|class) {looked_up}\b", module.text, re.MULTILINE)
 
 
 def test_a_filled_release_notebook_earns_full_marks_through_its_own_grading_cell(released):
