@@ -69,3 +69,15 @@ def import_rules(assignment: Assignment) -> str:
     sentences = [_rule_words(files, rule, assignment) + "." for rule, files in groups.items()]
     return _section("Imports", " ".join(sentences) + " Graded with `--enforce-imports`, the "
                     "questions that use such a file earn nothing.")
+
+
+def notebook_section(assignment: Assignment) -> str:
+    """A Markdown section: the release's notebook handout, in Jupyter and in Colab
+    (grader/instructor/handout_notebook.py writes it)."""
+    notebook = f"`{assignment.release.folder}.ipynb`"
+    return _section("Working in a notebook", f"{notebook} holds this README and the "
+                    "skeletons' code, one cell per function or class, and cells that grade "
+                    "the notebook itself. In Jupyter, open it in this folder. In Colab, open "
+                    "it, upload this release's zip and run its first code cell: it unzips "
+                    "the zip and changes into the folder. Save the notebook before running a "
+                    "grading cell, and hand in the notebook.")

@@ -5,7 +5,8 @@ skeletons under the names students save them as, the project files it ships (for
 course: ``autograder.py``, ``backend.py``, ``chargpt.py``, ``pyproject.toml``), its
 data files, the ``grader/`` folder (the autograder) with its own assignment's package
 of ``grader/assignments/`` and no other's, and a README written for students from its
-table (the repository's README has staff sections). It never holds ``tests/`` (the
+table (the repository's README has staff sections), and the handout as a notebook,
+``<folder>.ipynb`` (grader/instructor/handout_notebook.py). It never holds ``tests/`` (the
 staff reference solutions) or ``benchmarks/`` (they import them).
 
 A release that holds the scored labels back (``Release.holds_back``) ships each
@@ -24,13 +25,16 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from grader import assignments
+from grader.core.handout_text import notebook_section
 from grader.core.table import Assignment, DataFile
+from grader.instructor.handout_notebook import handout_notebook, notebook_name
 from grader.instructor.zips import FILE_MODE, check_output, write_zip
 from grader.judge.data import DataProblem, JudgeData, arrays_digest
 from grader.judge.isolation import public_data
@@ -90,6 +94,7 @@ dependencies = [
     "torch>=2.0,<3",
     "numpy>=1.24,<3",
     "matplotlib>=3.5",
+    "nbformat>=5",
 ]
 
 # Run from this folder (`python autograder.py`); installing copies no module.
@@ -163,19 +168,35 @@ def reference_definitions(root: Path = PROJECT_ROOT) -> dict[str, tuple[str, str
 
 
 def find_leaks(archive_path: Path, forbidden: dict[str, tuple[str, str]]) -> list[str]:
-    """Return one line per release def/class whose text equals a staff solution's."""
+    """Return one line per release def/class whose text equals a staff solution's, in
+    its ``.py`` files and its notebooks' code cells."""
     leaks = []
     with zipfile.ZipFile(archive_path) as archive:
         for name in archive.namelist():
-            if not name.endswith(".py"):
+            if name.endswith(".py"):
+                sources = [(name, archive.read(name).decode("utf-8"))]
+            elif name.endswith(".ipynb"):
+                sources = notebook_code(name, archive.read(name))
+            else:
                 continue
-            source = archive.read(name).decode("utf-8")
-            for qualified, node in _definitions(source, name):
-                text = ast.unparse(node)
-                if text in forbidden:
-                    ref_file, ref_name = forbidden[text]
-                    leaks.append(f"{name}: {qualified} is a copy of {ref_file}: {ref_name}")
+            for shown, source in sources:
+                for qualified, node in _definitions(source, shown):
+                    text = ast.unparse(node)
+                    if text in forbidden:
+                        ref_file, ref_name = forbidden[text]
+                        leaks.append(f"{shown}: {qualified} is a copy of {ref_file}: "
+                                     f"{ref_name}")
     return leaks
+
+
+def notebook_code(name: str, content: bytes) -> list[tuple[str, str]]:
+    """('NAME (cell N)', code) for each code cell of a notebook in the release, counted
+    as Jupyter does (code cells, from 1)."""
+    cells = [cell for cell in json.loads(content.decode("utf-8"))["cells"]
+             if cell.get("cell_type") == "code"]
+    return [(f"{name} (cell {number})", "".join(cell["source"]) if
+             isinstance(cell["source"], list) else cell["source"])
+            for number, cell in enumerate(cells, 1)]
 
 
 def grader_readme(assignment: Assignment) -> str:
@@ -209,8 +230,14 @@ def build_release(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
     top = assignment.release.folder
     contents = {f"{top}/{name}": (path.read_bytes(), FILE_MODE)
                 for name, path in release_files(root, assignment).items()}
-    contents[f"{top}/README.md"] = (assignment.release.readme(assignment).encode("utf-8"),
+    readme = assignment.release.readme(assignment)
+    contents[f"{top}/README.md"] = ((readme + notebook_section(assignment)).encode("utf-8"),
                                     FILE_MODE)
+    try:
+        notebook = handout_notebook(assignment, root, readme)
+    except RuntimeError as problem:
+        raise ReleaseError(f"cannot build the release: {problem}") from None
+    contents[f"{top}/{notebook_name(assignment)}"] = (notebook.encode("utf-8"), FILE_MODE)
     contents[f"{top}/grader/README.md"] = (grader_readme(assignment).encode("utf-8"), FILE_MODE)
     contents.update({f"{top}/{name}": (text.encode("utf-8"), FILE_MODE)
                      for name, text in own_descriptions(assignment).items()})
