@@ -36,8 +36,8 @@ from grader.instructor.submissions import (OK, UNREADABLE, Submission, Submissio
 
 CANVAS, MOODLE = "canvas", "moodle"
 SYSTEMS = {CANVAS: "Canvas", MOODLE: "Moodle"}
-DOWNLOADS = {CANVAS: "Canvas's Download Submissions",
-             MOODLE: "Moodle's Download all submissions"}
+DOWNLOADS = {CANVAS: "Canvas's \"Download Submissions\"",
+             MOODLE: "Moodle's \"Download all submissions\""}
 EXAMPLES = {CANVAS: "<sortable name>_<user id>_<attachment id>_<file name>, e.g. "
                     "doejane_12345_67890_models.py",
             MOODLE: "<full name>_<participant id>_assignsubmission_file_, e.g. "
@@ -127,7 +127,7 @@ def forced_root(root: Path, system: str) -> Path:
         return entries[0]
     raise SubmissionsError(
         f"--layout {system}: none of the {len(entries)} entries of the download is named "
-        f"as {DOWNLOADS[system]} names them ({EXAMPLES[system]}); check that this is the "
+        f"the way {DOWNLOADS[system]} names them ({EXAMPLES[system]}); check that this is the "
         "download, or give --layout auto to detect the layout from the names")
 
 
