@@ -44,8 +44,8 @@ from grader.core.source import PROJECT_FILES
 from grader.core.table import LIMITS
 from grader.instructor.bulk_reports import rebuild_reports
 from grader.instructor.feedback import FIGURE_CHOICES
-from grader.instructor.submissions import (GRADED, GRADER_ERROR, OK, Submission,
-                                           SubmissionsError, discover, safe_name)
+from grader.instructor.submissions import (AUTO, GRADED, GRADER_ERROR, LAYOUT_CHOICES, OK,
+                                           Submission, SubmissionsError, find, safe_name)
 from grader.instructor.work_folder import Busy, WorkFolder, read_only_staff_copy
 from grader.judge import confinement, isolation
 from grader.judge.data import DataProblem, JudgeData
@@ -143,7 +143,8 @@ class Job:
                 "submitters": [vars(s) for s in submission.submitters],
                 "files": sorted(submission.files), "problem": submission.problem,
                 "files_digest": files_digest(submission) if submission.files else "",
-                "recognised_as": self.recognised_as, **self.options}
+                "recognised_as": self.recognised_as, **self.options,
+                **({"lms": submission.lms} if submission.lms else {})}
 
     def up_to_date(self) -> bool:
         try:
@@ -282,9 +283,14 @@ def add_bulk(commands) -> None:
     parser = commands.add_parser(
         "bulk", help="grade a folder of submissions into a CSV",
         description="Grade every submission in SUBMISSIONS (a folder of per-student "
-                    "folders or .zip files, or Gradescope's 'Export Submissions', unpacked "
-                    "or zipped) into OUTDIR. Re-running resumes.")
+                    "folders or .zip files, Gradescope's 'Export Submissions', Canvas's "
+                    "'Download Submissions' or Moodle's 'Download all submissions', "
+                    "unpacked or zipped) into OUTDIR. Re-running resumes.")
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
+    parser.add_argument("--layout", choices=LAYOUT_CHOICES, default=AUTO,
+                        help="what SUBMISSIONS is (default auto: detected from the names, "
+                             "and said once): folders (per-student folders or zips), "
+                             "gradescope, canvas or moodle")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
                         help="where results, grades.csv, summary.png, index.html and "
                              "the feedback pages go")
@@ -416,10 +422,11 @@ def run_bulk(args) -> int:
 
 def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     try:
-        layout, submissions = discover(args.submissions, work.folder / "unpacked")
+        found = find(args.submissions, work.folder / "unpacked", args.layout)
     except SubmissionsError as error:
         print(f"grader bulk: {error}", file=sys.stderr)
         return 2
+    layout, submissions = found.layout, found.submissions
     # The class's course version, from every submission (every shard agrees on it).
     recognised = recognise_each(submissions, work.folder / "recognise")
     course = args.course or majority(recognised)
@@ -427,8 +434,12 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     if args.shard:
         k, n = args.shard
         submissions = [s for index, s in enumerate(submissions) if index % n == k - 1]
-    print(f"Found {len(submissions)} submissions ({layout} layout) in {args.submissions}",
-          file=sys.stderr)
+    how = "as --layout says" if args.layout != AUTO else "detected from the names; " \
+        "--layout chooses another"
+    print(f"Found {len(submissions)} submissions ({layout} layout, {how}) in "
+          f"{args.submissions}", file=sys.stderr)
+    for note in found.notes:
+        print(f"grader bulk: note: {note}", file=sys.stderr)
     staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
                                  STAFF_FOLDERS)
     mode, problem = _choose_isolation(args.isolation, args.sandbox_user, staff, course)

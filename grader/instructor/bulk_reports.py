@@ -50,16 +50,20 @@ def graded_questions(records: list[dict]) -> list:
 
 def csv_text(records: list[dict]) -> str:
     """grades.csv: a row of points possible, then one row per student (a group
-    submission gives one row per member)."""
+    submission gives one row per member). From Canvas or Moodle, two more columns
+    after sid: the student's LMS id and whether the LMS marked the work late."""
     questions = graded_questions(records)
     ids = [question.id for question in questions]
-    header = ["id", "name", "email", "sid", *ids, "total", "status", "seconds", "seed",
-              "grader_version", "course", "recognised_as"]
+    from_lms = any(record.get("lms") for record in records)
+    lms_columns = ["lms_id", "late"] if from_lms else []
+    header = ["id", "name", "email", "sid", *lms_columns, *ids, "total", "status",
+              "seconds", "seed", "grader_version", "course", "recognised_as"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     # Extra credit is counted in a student's total, not in the total possible.
-    writer.writerow(["points possible", "", "", "", *[_number(q.points) for q in questions],
+    writer.writerow(["points possible", "", "", "", *[""] * len(lms_columns),
+                     *[_number(q.points) for q in questions],
                      _number(sum(q.points for q in questions if not q.extra_credit)),
                      "", "", "", "", records_course(records), ""])
     for record in records:
@@ -70,9 +74,12 @@ def csv_text(records: list[dict]) -> str:
         if record.get("status") in (NO_FILES, "unreadable"):
             points, total = ["0"] * len(ids), "0"
         people = record.get("submitters") or [{}]
+        lms = record.get("lms") or {}
+        marks = [lms.get("user_id", ""), ("yes" if lms.get("late") else "no") if lms else ""]
         for person in people:
             writer.writerow([record.get("id", ""), person.get("name", ""),
-                             person.get("email", ""), person.get("sid", ""), *points, total,
+                             person.get("email", ""), person.get("sid", ""),
+                             *marks[:len(lms_columns)], *points, total,
                              record.get("status", ""), record.get("seconds", ""),
                              record.get("seed", ""), record.get("grader_version", ""),
                              (result or {}).get("course") or record.get("course") or "",
@@ -104,6 +111,10 @@ def summary(records: list[dict]) -> tuple[str, dict]:
         lines.append(f"totals: mean {sum(totals) / len(totals):.2f}, min {min(totals):g}, "
                      f"max {max(totals):g}")
     lines += [f"{q}: {rate:.0%} earned full marks" for q, rate in pass_rates.items()]
+    late = sum(bool((record.get("lms") or {}).get("late")) for record in records)
+    if any(record.get("lms") for record in records):
+        lines.append(f"{late} marked late by the LMS (grades.csv's late column): no late "
+                     "penalty is applied")
     return "\n".join(lines), {"totals": totals, "pass_rates": pass_rates}
 
 

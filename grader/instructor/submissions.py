@@ -3,7 +3,10 @@
 ``discover(path, workdir)`` accepts three layouts (``Layout``): a folder of
 per-student folders, a folder of per-student ``.zip`` files (or a mix of both), and
 Gradescope's "Export Submissions" (a folder, or a .zip of it, holding
-``submission_metadata.yml`` and one ``submission_<id>/`` folder per submission).
+``submission_metadata.yml`` and one ``submission_<id>/`` folder per submission);
+Canvas's and Moodle's downloads of every submission (a folder, or the .zip itself)
+are read by grader/instructor/lms.py, one submission per student. ``find`` also
+returns the notes to print once; ``--layout`` (``LAYOUT_CHOICES``) forces a layout.
 Every zip is extracted into a fresh folder under ``workdir``; nothing is written next
 to the input. Each submission comes back as a value (``Submission``) with a status
 and, when something is wrong, a one-sentence ``problem`` saying what to do.
@@ -86,6 +89,12 @@ class Layout:
     ZIPS = "zips"
     MIXED = "mixed"
     GRADESCOPE = "gradescope"
+    CANVAS = "canvas"
+    MOODLE = "moodle"
+
+
+AUTO = "auto"
+LAYOUT_CHOICES = (AUTO, Layout.FOLDERS, Layout.GRADESCOPE, Layout.CANVAS, Layout.MOODLE)
 
 
 class SubmissionsError(Exception):
@@ -112,29 +121,72 @@ class Submission:
     submitters: tuple[Submitter, ...] = ()
     status: str = OK
     problem: str = ""
+    # From Canvas or Moodle: {"system", "user_id", "name", "late", "set_aside"}
+    lms: dict | None = None
 
 
-def discover(path: Path, workdir: Path) -> tuple[str, list[Submission]]:
-    """Detect the layout of ``path`` and return ``(layout, submissions sorted by id)``.
+@dataclass(frozen=True)
+class Found:
+    """What ``find`` found: the layout, the submissions (sorted by id) and notes for
+    the instructor, each one sentence, to print once."""
+    layout: str
+    submissions: list[Submission]
+    notes: list[str] = field(default_factory=list)
 
-    ``path`` is a folder (of folders and/or zips, or an unpacked Gradescope export) or
-    a .zip of a Gradescope export. Zips are extracted under ``workdir`` only. Raises
-    ``SubmissionsError`` when ``path`` cannot be used at all."""
+
+def discover(path: Path, workdir: Path, layout: str = AUTO) -> tuple[str, list[Submission]]:
+    """``find``'s layout and submissions."""
+    found = find(path, workdir, layout)
+    return found.layout, found.submissions
+
+
+def find(path: Path, workdir: Path, layout: str = AUTO) -> Found:
+    """Detect the layout of ``path`` (or take ``layout``, one of ``LAYOUT_CHOICES``)
+    and find its submissions.
+
+    ``path`` is a folder (of folders and/or zips, an unpacked Gradescope export, or
+    Canvas's or Moodle's download) or a .zip of an export or download. Zips are
+    extracted under ``workdir`` only. Raises ``SubmissionsError`` when ``path`` cannot
+    be used at all."""
+    from grader.instructor import lms     # it builds on this module's helpers
     path, workdir = Path(path), Path(workdir)
+    if layout not in LAYOUT_CHOICES:
+        raise SubmissionsError(f"there is no layout {layout!r}; choose from "
+                               f"{', '.join(LAYOUT_CHOICES)}")
     if not path.exists():
         raise SubmissionsError(f"{path} does not exist: give the folder or .zip of submissions")
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise SubmissionsError(f"{path} is neither a folder nor a .zip file: give the folder "
-                                   "of submissions or Gradescope's export .zip")
-        return Layout.GRADESCOPE, _gradescope(_unpack_export(path, workdir))
-    if not path.is_dir():
+                                   "of submissions, Gradescope's export .zip, or Canvas's or "
+                                   "Moodle's download .zip")
+        root = _unpack(path, workdir)
+    elif path.is_dir():
+        _check_workdir_outside(path, workdir)
+        root = path
+    else:
         raise SubmissionsError(f"{path} is neither a folder nor a .zip file")
-    _check_workdir_outside(path, workdir)
-    export_root = _export_root(path)
-    if export_root is not None:
-        return Layout.GRADESCOPE, _gradescope(export_root)
-    return _folder_of_submissions(path, workdir)
+    if layout in (AUTO, Layout.GRADESCOPE):
+        export_root = _export_root(root)
+        if export_root is not None:
+            return Found(Layout.GRADESCOPE, _gradescope(export_root))
+        if layout == Layout.GRADESCOPE:
+            raise SubmissionsError(f"--layout gradescope: {path} has no {METADATA_FILE}: give "
+                                   "Gradescope's 'Export Submissions', or another --layout")
+    if layout in (Layout.CANVAS, Layout.MOODLE):
+        system, download = layout, lms.forced_root(root, layout)
+    else:
+        system, download = lms.detect(root) if layout == AUTO else (None, root)
+    if system:
+        submissions, notes = lms.collect(download, path if download == root else
+                                         path / download.relative_to(root), system, workdir)
+        return Found(system, submissions, notes)
+    if path.is_file() and layout == AUTO:
+        raise SubmissionsError(f"{path} has no {METADATA_FILE} and its names are not "
+                               "Canvas's or Moodle's: give Gradescope's 'Export Submissions' "
+                               "zip, Canvas's or Moodle's download zip, or a folder of "
+                               "student folders/zips (or --layout folders)")
+    return Found(*_folder_of_submissions(root, workdir))
 
 
 # ---------------------------------------------------------------- layouts
@@ -182,16 +234,13 @@ def _export_root(folder: Path) -> Path | None:
     return None
 
 
-def _unpack_export(archive: Path, workdir: Path) -> Path:
+def _unpack(archive: Path, workdir: Path) -> Path:
+    """The whole export or download, extracted into a fresh folder under ``workdir``."""
     destination = _fresh_dir(workdir, archive.stem)
     problem = _extract(archive, destination)
     if problem:
         raise SubmissionsError(problem)
-    root = _export_root(destination)
-    if root is None:
-        raise SubmissionsError(f"{archive} has no {METADATA_FILE}: give Gradescope's "
-                               "'Export Submissions' zip, or a folder of student folders/zips")
-    return root
+    return destination
 
 
 def _read_metadata(metadata: Path) -> dict[str, tuple[Submitter, ...]]:
