@@ -333,3 +333,25 @@ def test_a_script_with_a_syntax_error_says_so_with_its_line(tmp_path):
     assert "would have defined MLP" in message
     module = assemble("mlp.py", ["MLP"], [extraction])
     assert module.missing == ["MLP"] and "Project3.py, line 4" in module.missing_message("MLP")
+
+
+def test_a_definition_left_as_the_skeleton_gave_it_yields_to_the_notebook(tmp_path):
+    # A skeleton's placeholder may `return` (the course's Convolve does): unchanged,
+    # it is still not the student's answer, so the notebook's definition is graded;
+    # a definition the student changed in the file keeps winning.
+    skeleton = ("import torch\n\nclass Convolve:\n    def __call__(self, x):\n"
+                "        return x  # replace with the convolution\n\n"
+                "def helper():\n    return 0\n")
+    (tmp_path / "models.py").write_text(skeleton.replace("return 0", "return 'file'"))
+    write_notebook(tmp_path / "nb.ipynb", [
+        "class Convolve:\n    def __call__(self, x):\n        return 'notebook'",
+        "def helper():\n    return 'notebook'"])
+    expected = {"models.py": ["Convolve", "helper"]}
+    without = handed_in.read_submission(tmp_path, expected)
+    assert "models.py" not in without.modules      # no skeleton given: the file wins
+    made = handed_in.read_submission(tmp_path, expected, skeletons={"models.py": skeleton})
+    module = made.modules["models.py"]
+    assert module.provenance() == "models.py <- models.py, nb.ipynb (cell 1)"
+    namespace = {}
+    exec(compile(module.text, "models.py", "exec"), namespace)
+    assert namespace["Convolve"]()(1) == "notebook" and namespace["helper"]() == "file"

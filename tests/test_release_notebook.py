@@ -10,6 +10,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -175,6 +176,18 @@ def test_the_filled_notebook_defines_every_name_and_the_skeleton_cells_run(
         assert {origin.path for origin in module.chosen.values()} == {notebook_name(assignment)}
         for looked_up in names:
             assert re.search(rf"^(def|class) {looked_up}\b", module.text, re.MULTILINE)
+    # Beside the release's skeleton files (a student grading the release folder), the
+    # notebook still supplies every name: an unchanged skeleton definition yields.
+    beside = tmp_path / "beside"
+    beside.mkdir()
+    for student_file in assignment.files:
+        shutil.copyfile(unzipped / student_file.name, beside / student_file.name)
+    shutil.copyfile(folder / notebook_name(assignment), beside / notebook_name(assignment))
+    skeletons = {f.name: (unzipped / f.name).read_text(encoding="utf-8") for f in assignment.files}
+    handed_in = read_submission(beside, expected_names(assignment), skeletons=skeletons)
+    for file_name, names in expected_names(assignment).items():
+        chosen = handed_in.modules[file_name].chosen
+        assert {chosen[n].path for n in names} == {notebook_name(assignment)}, file_name
 
 
 def test_a_filled_release_notebook_earns_full_marks_through_its_own_grading_cell(released):

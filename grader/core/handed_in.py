@@ -315,27 +315,44 @@ def skeleton_names(text: str) -> list[str]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-def stub_names(text: str) -> set[str] | None:
+def stub_names(text: str, skeleton: str | None = None) -> set[str] | None:
     """Names a handed-in expected file still defines as the skeleton's stub (a class
-    by its ``forward``; ``source.is_stub_node``); None when the file does not parse
-    (it is then imported as it is, and its syntax error reported as usual)."""
+    by its ``forward``; ``source.is_stub_node``), or exactly as the ``skeleton`` text
+    defines them (a skeleton's ``Convolve`` may ``return`` a placeholder: unchanged,
+    it is still not the student's answer); None when the file does not parse (it is
+    then imported as it is, and its syntax error reported as usual)."""
     from grader.core.source import is_stub_node
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return None
+    as_given = _definition_dumps(skeleton)
     found = set()
     for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
         if isinstance(node, ast.ClassDef):
             forward = next((n for n in node.body if isinstance(n, ast.FunctionDef)
                             and n.name == "forward"), None)
-            if forward is not None and is_stub_node(forward):
-                found.add(node.name)
-        elif is_stub_node(node):
+            stub = forward is not None and is_stub_node(forward)
+        else:
+            stub = is_stub_node(node)
+        if stub or as_given.get(node.name) == ast.dump(node):
             found.add(node.name)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        else:
             found.discard(node.name)      # a later, filled definition wins
     return found
+
+
+def _definition_dumps(text: str | None) -> dict[str, str]:
+    """Each top-level ``def``/``class`` of ``text`` -> its ``ast.dump`` (positions and
+    comments do not count); empty when there is no text or it does not parse."""
+    try:
+        tree = ast.parse(text or "")
+    except SyntaxError:
+        return {}
+    return {node.name: ast.dump(node) for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
 @dataclass
@@ -427,14 +444,17 @@ class HandedIn:
                 "empty": list(self.empty)}
 
 
-def read_submission(folder: Path, expected: dict, ignore=()) -> HandedIn:
+def read_submission(folder: Path, expected: dict, ignore=(),
+                    skeletons: dict | None = None) -> HandedIn:
     """Reads the notebooks and scripts at the top of ``folder`` (``.ipynb``/``.py``
     files but the ``expected`` ones and those in ``ignore``) and makes the expected
     modules they must stand in for.
 
     ``expected`` maps each expected file name to the names it must provide (the
-    skeleton's, see ``skeleton_names``). A module is made for an expected file that
-    is missing, or that still holds a skeleton stub for a name (``stub_names``),
+    skeleton's, see ``skeleton_names``); ``skeletons`` its skeleton's text, when
+    known. A module is made for an expected file that is missing, or that still
+    holds a skeleton stub for a name (``stub_names``: a stub, or the skeleton's
+    definition unchanged),
     when a source defines one of those names; it then holds the expected file (if
     any) and the sources' kept code (``assemble``). Never runs anything.
     """
@@ -466,7 +486,7 @@ def read_submission(folder: Path, expected: dict, ignore=()) -> HandedIn:
                 file_source = read_script(path, name)
             except UnreadableSource:
                 continue
-            stubs = stub_names(file_source.cells[0].text)
+            stubs = stub_names(file_source.cells[0].text, (skeletons or {}).get(name))
             if stubs is None:
                 continue
             defined = {n for n, _ in _top_level_names(file_source.cells[0].text)}

@@ -73,18 +73,19 @@ def read_handed_in(settings: Settings) -> HandedIn:
     """The modules made from the submission's notebooks and scripts
     (core/handed_in.py): each expected file must provide its skeleton's top-level
     ``def``/``class`` names (and their other published spellings). Reads only."""
-    assignment, expected = settings.assignment, {}
+    assignment, expected, skeletons = settings.assignment, {}, {}
     for student_file in assignment.files:
         try:
             text = (settings.project_root / student_file.skeleton).read_text(encoding="utf-8")
         except OSError:
             text = ""
         names = skeleton_names(text)
+        skeletons[student_file.name] = text
         expected[student_file.name] = [spelling for name in names for spelling in
                                        (name, *assignment.name_variants.get(name, ()))]
     ignore = {*PROJECT_FILES, *(Path(m).name for m in assignment.support_modules)}
     try:
-        return read_submission(settings.student_dir, expected, ignore)
+        return read_submission(settings.student_dir, expected, ignore, skeletons)
     except Exception as error:  # noqa: BLE001 - ours: grade the files as they are
         return HandedIn(unreadable=[UnreadableSource(
             "the notebooks and scripts", f"could not be read by the autograder (a bug in "
