@@ -32,9 +32,11 @@ import pytest
 
 from grader.instructor import bulk_reports
 from grader.instructor.bulk import Job
+from grader.instructor.commands import main
 from grader.instructor.submissions import Submission, SubmissionsError, discover, find
 from helpers import REFERENCE, STUDENT_FILES
 from test_bulk import bulk
+from test_lms_export import read_csv, write_csv
 
 THREE = ("models.py", "losses.py", "train.py")
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
@@ -299,6 +301,17 @@ def test_bulk_grades_a_canvas_download_into_the_csv(tmp_path):
     saved = json.loads((out / "results" / "doejane_23456.json").read_text())
     assert saved["lms"] == {"system": "canvas", "user_id": "23456", "name": "doejane",
                             "late": True, "set_aside": []}
+    # The round trip: the grades back into the gradebook Canvas exported.
+    gradebook = write_csv(tmp_path / "gradebook.csv", [
+        "Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Project 3 (5501)",
+        "Current Points"], [
+        ["    Points Possible", "", "", "", "", "5.00", "(read only)"],
+        ["Doe, Jane", "12345", "", "", "ML", "", "0"],
+        ["Doe, Jane", "23456", "", "", "ML", "", "0"],
+        ["Roe, Rick", "34567", "", "", "ML", "", "0"]])
+    assert main(["export", "canvas", str(out), "--gradebook", str(gradebook)]) == 0
+    filled = read_csv(out / "canvas-import.csv")
+    assert [row[5] for row in filled] == ["Project 3 (5501)", "5.00", "5", "5", ""]
     forced = bulk("bulk", download, "--out", tmp_path / "out2", "--layout", "moodle", "-q", "q1")
     assert forced.returncode == 2 and "--layout moodle: none of the 8 entries" in forced.stderr
     assert "Traceback" not in forced.stderr
