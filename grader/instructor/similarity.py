@@ -40,7 +40,7 @@ from grader.instructor.similarity_tokens import Prints, all_hashes, fingerprints
 MAX_BYTES = 1_000_000     # a longer file is compared on its first megabyte, with a note
 DEFAULT_THRESHOLD = 0.5   # flagged when one side shares at least half its fingerprints
 MIN_PRINTS = 8            # a file with fewer fingerprints of its own is not compared,
-MIN_OWN_TOKENS = 40       # ... nor one with fewer tokens (about four lines) outside the skeleton's code
+MIN_OWN_TOKENS = 40       # ... nor one with fewer tokens (about four lines) of its own
 COMMON_MIN_CLASS = 10     # the class-wide filter needs a class of at least this many
 COMMON_SHARE = 0.5        # ... and drops fingerprints more than this share of it holds
 MAX_PAIRS = 20_000        # pair-files kept for the report, the highest scores
@@ -210,8 +210,8 @@ def _filtered_prints(file: str, codes: list[Code], skeleton: str,
     if small:
         notes.append(f"{file}: {len(small)} of {len(codes)} have too little code of their "
                      f"own to compare (under {MIN_OWN_TOKENS} tokens or {MIN_PRINTS} "
-                     "fingerprints outside the skeleton's code): " + ", ".join(small[:10]) + (" ..." if len(small) > 10
-                                                               else ""))
+                     "fingerprints outside the skeleton's code): " + ", ".join(small[:10])
+                     + (" ..." if len(small) > 10 else ""))
     return [None if c.owner in small else p for c, p in zip(codes, prints)], notes
 
 

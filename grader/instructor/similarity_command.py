@@ -16,7 +16,6 @@ what ``bulk --similarity`` calls with the submissions it already found.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import importlib
 import importlib.util
@@ -124,7 +123,8 @@ def comparison_of(submissions: list[Submission], assignment, archives: list[Path
     codes, notes = [], []
     for submission in submissions:
         if submission.status != OK:
-            notes.append(f"{submission.id}: not compared ({submission.problem or submission.status})")
+            notes.append(f"{submission.id}: not compared "
+                         f"({submission.problem or submission.status})")
             continue
         codes += student_code(submission.files, assignment, submission.id)
     archive_codes, names = [], set()
