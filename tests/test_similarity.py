@@ -117,7 +117,8 @@ def show(comparison) -> None:
 def test_the_disguise_changes_what_it_says():
     text = disguise(STAFF["models.py"])
     assert "for i in range(kh)" in text and "Output_Tensor" not in text
-    assert "#" not in STAFF["models.py"].replace("# ", "") or "a helper of mine" in text
+    assert "# (B, 128)" in STAFF["models.py"] and "# (B, 128)" not in text
+    assert "a helper of mine" in text and "\n\n" not in text
     assert text.index("class AttentionBlock") < text.index("class PerceptronModel")
     assert "self.layer_a" in text and "self.w" in text
 
@@ -191,7 +192,7 @@ def test_bad_input_gives_notes_not_crashes(tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "models.py").write_bytes(b"\x00\x01PK\x03\x04" + bytes(range(256)) * 10)
-    (bad / "train.py").write_text("x_%d = [%d] * 3\n" * 1 % (0, 0) + "".join(
+    (bad / "train.py").write_text("x_0 = [0] * 3\n" + "".join(
         f"value_{i} = compute({i}, {i + 1})\n" for i in range(120_000)))      # about 3 MB
     (bad / "losses.py").write_bytes(STAFF["losses.py"].replace(
         "Staff", "Équipe").encode("latin-1"))
