@@ -17,6 +17,7 @@ from grader import assignments
 from grader.instructor import bulk
 from grader.instructor.gradescope import add_gradescope_bundle
 from grader.instructor.lms_export import add_export
+from grader.instructor.similarity_command import add_similarity
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gradescope_bundle(commands)
     add_release(commands)
     add_export(commands)
+    add_similarity(commands)
     return parser
 
 
