@@ -81,6 +81,42 @@ def write_pages(out: Path, comparison: Comparison) -> list[Path]:
     return [out / PAGE, *written]
 
 
+def run_similarity_after_bulk(args, out: Path, submissions: list, course: str) -> int:
+    """``bulk --similarity``: compare the class just graded (its submissions, still
+    unpacked) and the ``--archive`` folders, then write similarity.csv and the pages
+    into ``out``. The grades are written before: a failure here leaves them as they
+    are. Returns the exit status."""
+    import sys
+    import traceback
+
+    from grader.instructor import similarity
+    from grader.instructor.bulk import DEFAULT_THRESHOLD
+    from grader.instructor.submissions import SubmissionsError
+
+    threshold = DEFAULT_THRESHOLD if args.similarity_threshold is None \
+        else args.similarity_threshold
+    try:
+        comparison = similarity.compare_submissions(submissions, course, list(args.archive),
+                                                    threshold)
+        similarity.write_csv(out, comparison)
+        pages = write_pages(out, comparison)
+    except SubmissionsError as error:       # an --archive folder that cannot be read
+        print(f"grader bulk: --archive: {error}; the grades are written, without a "
+              "similarity report", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - ours: the grades stand, say what failed
+        traceback.print_exc()
+        print("grader bulk: the grades and pages are written, but the similarity report "
+              "failed (a bug of ours, not of your input); please report the traceback "
+              "above", file=sys.stderr)
+        return 3
+    flagged = sum(pair.flagged for pair in comparison.pairs)
+    print(f"similarity: {flagged} pair-files flagged at {share_text(threshold)} "
+          f"({len(pages) - 1} side-by-side pages); wrote {out / 'similarity.csv'} and "
+          f"{out / PAGE} (evidence for a person to read: no grade changes)")
+    return 0
+
+
 def share_text(value: float) -> str:
     return f"{100 * value:.0f}%"
 
