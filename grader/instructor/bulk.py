@@ -344,7 +344,9 @@ def add_merge(commands) -> None:
     parser = commands.add_parser(
         "merge", help="combine bulk output folders (e.g. shards) into one",
         description="Copy the results of several bulk OUTDIRs into --out and rebuild "
-                    "grades.csv and summary.png there.")
+                    "grades.csv and summary.png there. For a similarity report of the "
+                    "whole class, run `python -m grader similarity` on the submissions "
+                    "into the merged folder afterwards (index.html then links it).")
     parser.add_argument("folders", type=Path, nargs="+", metavar="OUTDIR")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
     _add_feedback_figures(parser)
