@@ -194,6 +194,21 @@ def test_regions_outside_the_code_are_left_out_and_names_stay_apart(tmp_path):
     assert list((tmp_path / "similarity").glob("*.html")) == []
 
 
+def test_a_threshold_that_flags_too_many_keeps_the_report_small(tmp_path, monkeypatch):
+    monkeypatch.setattr(similarity_pages, "MAX_ROWS", 2)
+    monkeypatch.setattr(similarity_pages, "MAX_PAGES", 1)
+    many = comparison()
+    many.pairs = [PairFile("alice", "bob", "models.py", 0.9, 0.75, 3, True),
+                  PairFile("alice", "bob", "train.py", 0.8, 0.7, 3, True),
+                  PairFile("bob", ARCHIVE, "models.py", 0.7, 0.6, 2, True)]
+    pages = similarity_pages.write_pages(tmp_path, many)
+    assert [path.name for path in pages[1:]] == ["alice--bob--models.py.html"]
+    page = pages[0].read_text(encoding="utf-8")
+    assert page.count('<tr class="flagged">') == 2 and page.count("side by side</a>") == 1
+    assert "1 more pair-files with smaller shares are in similarity.csv" in page
+    assert "2 more flagged pair-files have no side-by-side page" in page
+
+
 def test_the_index_links_the_report_and_keeps_the_link_when_rebuilt(tmp_path):
     out = tmp_path / "out"
     record = {"id": "gina", "status": "no-files", "result": None, "problem": "no files",

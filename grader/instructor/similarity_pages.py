@@ -31,9 +31,11 @@ from grader.judge.report import atomic_write
 
 PAGE = feedback.SIMILARITY_PAGE
 PAIR_FOLDER = "similarity"
-# Rows of the ranked table: every flagged pair-file, then the highest others up to
-# this many (a class of 500 has over 100,000 pairs; similarity.csv holds them all).
+# Rows of the ranked table, the highest first (a class of 500 has over 100,000
+# pairs; similarity.csv holds them all), and side-by-side pages, for the highest
+# flagged pair-files (a threshold set too low flags thousands: about 10 ms a page).
 MAX_ROWS = 1000
+MAX_PAGES = 500
 # Regions drawn on a pair's page (the longest, when an engine reports more).
 MAX_REGIONS = 200
 COLOURS = 8           # region colours, cycled (the number beside each tells them apart)
@@ -50,12 +52,11 @@ def write_pages(out: Path, comparison: Comparison) -> list[Path]:
     folder = out / PAIR_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     ranked = sorted(comparison.pairs, key=lambda pair: -pair.score)   # stable: engine's order
-    names = pair_page_names([pair for pair in ranked if pair.flagged])
+    paged = [pair for pair in ranked if pair.flagged][:MAX_PAGES]
+    names = pair_page_names(paged)
     written = []
     pair_template = env.get_template("similarity_pair.html")
-    for pair in ranked:
-        if not pair.flagged:
-            continue
+    for pair in paged:
         path = folder / names[id(pair)]
         view = pair_view(comparison, pair)
         atomic_write(path, pair_template.render(p=view, threshold=comparison.threshold,
@@ -69,6 +70,7 @@ def write_pages(out: Path, comparison: Comparison) -> list[Path]:
     students = best_scores(comparison)
     page = env.get_template("similarity.html").render(
         rows=shown, total=len(ranked), flagged=sum(pair.flagged for pair in ranked),
+        unpaged=sum(pair.flagged for pair in ranked) - len(paged), max_pages=MAX_PAGES,
         threshold=comparison.threshold, files=comparison.files or tuple(
             dict.fromkeys(pair.file for pair in ranked)),
         students=len(students), archive=sorted(comparison.archive),
@@ -124,20 +126,15 @@ def share_text(value: float) -> str:
 # ------------------------------------------------------------ similarity.html
 
 def ranked_rows(ranked: list[PairFile], archive: set[str], names: dict[int, str]) -> list[dict]:
-    """The rows of the ranked table: every flagged pair-file and the highest others,
-    MAX_ROWS in all (at least every flagged one), in rank order."""
-    room = max(0, MAX_ROWS - sum(pair.flagged for pair in ranked))
+    """The rows of the ranked table: the MAX_ROWS highest pair-files, in rank order;
+    a flagged one links its page where it has one."""
     rows = []
-    for rank, pair in enumerate(ranked, 1):
-        if not pair.flagged:
-            if room == 0:
-                continue
-            room -= 1
+    for rank, pair in enumerate(ranked[:MAX_ROWS], 1):
         rows.append({"rank": rank, "a": pair.a, "b": pair.b, "file": pair.file,
                      "a_archive": pair.a in archive, "b_archive": pair.b in archive,
                      "share_a": pair.share_a, "share_b": pair.share_b,
                      "longest": pair.longest, "flagged": pair.flagged,
-                     "page": f"{PAIR_FOLDER}/{names[id(pair)]}" if pair.flagged else ""})
+                     "page": f"{PAIR_FOLDER}/{names[id(pair)]}" if id(pair) in names else ""})
     return rows
 
 
@@ -159,8 +156,9 @@ def histogram_figure(scores: list[float], threshold: float):
     from matplotlib.ticker import MaxNLocator, PercentFormatter
     figure = new_figure(7, 3)
     axes = figure.subplots()
-    axes.hist([100 * score for score in scores] or [0], bins=HISTOGRAM_BINS, range=(0, 100),
-              color=BLUE, edgecolor="white")
+    counts, _, _ = axes.hist([100 * score for score in scores] or [0], bins=HISTOGRAM_BINS,
+                             range=(0, 100), color=BLUE, edgecolor="white")
+    axes.set_ylim(0, max(1, max(counts)) * 1.3)     # room above the bars for the legend
     axes.axvline(100 * threshold, color=VERMILLION, linestyle="--",
                  label=f"threshold {share_text(threshold)}")
     axes.set(title="Each student's highest share of code found in another submission",
@@ -168,7 +166,7 @@ def histogram_figure(scores: list[float], threshold: float):
              ylabel="students", xlim=(0, 100))
     axes.xaxis.set_major_formatter(PercentFormatter())
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(loc="upper right")
+    axes.legend(loc="upper center")
     return figure
 
 
