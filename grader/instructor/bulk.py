@@ -10,6 +10,9 @@ per run. One bad submission costs only its own row. Results go to OUTDIR:
     grades.csv          rebuilt from results/ after every run (and by ``merge``;
                         grader/instructor/bulk_reports.py)
     summary.png         totals and each question's pass rate
+    similarity.csv, similarity.html, similarity/
+                        with --similarity, after grading: who shares code with whom
+                        (grader/instructor/similarity_pages.py); never a grade
 
 While a run is alive it keeps its unpacked zips, its staff copy and its job folders
 in OUTDIR/.work/run-*/ and holds a lock there: a second run on the same OUTDIR refuses,
@@ -55,6 +58,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STAFF_ROOT_FILES = PROJECT_FILES
 STAFF_FOLDERS = ("grader", "data")
 PROGRESS_SECONDS = 10.0
+DEFAULT_THRESHOLD = 0.5    # --similarity-threshold (similarity_results.Comparison's default)
 
 
 def grader_version(root: Path = PROJECT_ROOT) -> str:
@@ -316,6 +320,20 @@ def add_bulk(commands) -> None:
     parser.add_argument("--isolation", choices=confinement.MODES, default="auto",
                         help="where student code runs, as for autograder.py (default auto: "
                              "bubblewrap where it works, chosen once for the whole run)")
+    parser.add_argument("--similarity", action="store_true",
+                        help="after grading, compare every pair of submissions' code (the "
+                             "skeleton's left out) into OUTDIR/similarity.csv and "
+                             "similarity.html, linked from index.html; it never changes a "
+                             "grade (not with --shard: run `python -m grader similarity` "
+                             "after merge)")
+    parser.add_argument("--similarity-threshold", type=float, metavar="X",
+                        help="with --similarity: flag a pair-file when the larger of its "
+                             "two shares of matching code reaches X, between 0 and 1 "
+                             f"(default {DEFAULT_THRESHOLD:g})")
+    parser.add_argument("--archive", type=Path, action="append", default=[], metavar="DIR",
+                        help="with --similarity: earlier terms or public solutions, laid "
+                             "out as submissions, to compare each student with "
+                             "(repeatable; never compared among themselves)")
     assignments.add_course_option(
         parser, "the course version or assignment every submission is graded as "
                 "(default: the one most submissions are recognised as; names below)")
@@ -326,7 +344,9 @@ def add_merge(commands) -> None:
     parser = commands.add_parser(
         "merge", help="combine bulk output folders (e.g. shards) into one",
         description="Copy the results of several bulk OUTDIRs into --out and rebuild "
-                    "grades.csv and summary.png there.")
+                    "grades.csv and summary.png there. For a similarity report of the "
+                    "whole class, run `python -m grader similarity` on the submissions "
+                    "into the merged folder afterwards (index.html then links it).")
     parser.add_argument("folders", type=Path, nargs="+", metavar="OUTDIR")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
     _add_feedback_figures(parser)
@@ -397,6 +417,10 @@ def run_bulk(args) -> int:
     missing = _instructor_extras("bulk")
     if missing:
         print(missing, file=sys.stderr)
+        return 2
+    problem = similarity_problem(args)
+    if problem:
+        print(f"grader bulk: {problem}", file=sys.stderr)
         return 2
     if not lifetime.parent_death_supported():
         print("grader bulk: on this system, if this command is killed outright (kill -9), "
@@ -488,7 +512,34 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
         return 143 if isinstance(stopped, lifetime.Terminated) else 130
     print(rebuild_reports(out, args.feedback_figures))
     print(f"wrote {out / 'grades.csv'} and {out / 'summary.png'}")
+    if args.similarity:     # the grades are written: similarity never changes them
+        from grader.instructor.similarity_pages import run_similarity_after_bulk
+        return run_similarity_after_bulk(args, out, submissions, course)
     return 0
+
+
+def similarity_problem(args) -> str:
+    """What is wrong with bulk's similarity options ('' if nothing), said before
+    anything is graded."""
+    if not args.similarity:
+        if args.archive or args.similarity_threshold is not None:
+            return "--archive and --similarity-threshold go with --similarity"
+        return ""
+    if args.shard:
+        return ("--similarity compares the whole class, and a --shard run sees only its "
+                "part: grade the shards, merge them, then run "
+                "`python -m grader similarity SUBMISSIONS --out MERGED`")
+    threshold = args.similarity_threshold
+    if threshold is not None and not 0 < threshold <= 1:
+        return f"--similarity-threshold takes a share between 0 and 1 (0.5 is half); got {threshold:g}"
+    for folder in args.archive:
+        if not folder.exists():
+            return f"--archive {folder}: there is no such folder; give a folder of earlier " \
+                   "submissions or public solutions, laid out as submissions"
+    if importlib.util.find_spec("grader.instructor.similarity") is None:
+        return ("--similarity needs grader/instructor/similarity.py (the comparison), "
+                "which this copy of the grader lacks")
+    return ""
 
 
 def _choose_isolation(mode: str, sandbox_user: str | None, staff: Path,

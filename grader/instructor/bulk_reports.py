@@ -180,3 +180,12 @@ def rebuild_reports(out: Path, figures: str = "key") -> str:
                       sum(q.points for q in graded_questions(records) if not q.extra_credit))
     pages = feedback.write_pages(out, records, class_table(records), figures)
     return text + f"\n{pages} feedback pages in {out / 'feedback'}; the class: {out / 'index.html'}"
+
+
+def rebuild_index(out: Path) -> Path | None:
+    """index.html alone, from OUTDIR/results/ (after a similarity report, so that the
+    index links it); None where OUTDIR holds no graded results."""
+    if not (out / "results").is_dir():
+        return None
+    records = load_records(out)
+    return feedback.write_index(out, records, class_table(records))

@@ -11,6 +11,7 @@
     OUTDIR/index.html           totals, full marks per question, the most common
                                 failures, the slowest submissions, every status that
                                 is not `graded`, and a sortable table linking each page
+                                (and similarity.html, where a similarity report is)
 
 Both are rebuilt from OUTDIR/results/ (with output/ and plots/) whenever grades.csv
 is (grader/instructor/bulk_reports.py), so ``merge`` writes them too. The pages come
@@ -37,6 +38,7 @@ FIGURE_BUDGET = 600_000
 FIGURE_CHOICES = ("key", "all", "none")
 COMMON_FAILURES = 5       # per question, on the index
 SLOWEST = 5
+SIMILARITY_PAGE = "similarity.html"     # grader/instructor/similarity_pages.py
 # A number: 5,000 is one (a comma before three digits), "1, 3" two.
 NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?(e[-+]?\d+)?%?", re.IGNORECASE)
 PATH = re.compile(r"(?<![\w.])/[^\s()'\"]+")      # a file's absolute path
@@ -77,13 +79,22 @@ def write_pages(out: Path, records: list[dict], table, figures: str = "key") -> 
     for stale in folder.glob("*.html"):       # submissions no longer in results/
         if stale.name not in written:
             stale.unlink()
+    write_index(out, records, table, env)
+    return len(written)
+
+
+def write_index(out: Path, records: list[dict], table, env=None) -> Path:
+    """OUTDIR/index.html alone (the similarity report re-renders it to add its link:
+    similarity.html is linked whenever it is in OUTDIR when the index is rendered)."""
+    env = env or environment()
     summary_png = out / "summary.png"
     index = env.get_template("index.html").render(
         table=table, rows=[submission_view(out, r, table, "none") for r in records],
         failures=common_failures(records, table), slowest=slowest(records),
-        summary_png=_data_uri(summary_png.read_bytes()) if summary_png.is_file() else "")
+        summary_png=_data_uri(summary_png.read_bytes()) if summary_png.is_file() else "",
+        similarity=(out / SIMILARITY_PAGE).is_file())
     atomic_write(out / "index.html", index)
-    return len(written)
+    return out / "index.html"
 
 
 def page_name(record: dict) -> str:
