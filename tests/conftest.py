@@ -26,6 +26,7 @@ SLOW = {
     "test_mlp_from_scratch.py::test_a_training_loop_that_never_ends_is_stopped_at_the_limit",
     "test_bwrap.py::test_the_reference_earns_the_same_with_and_without_bwrap",
     "test_lms_downloads.py::test_bulk_grades_a_canvas_download_into_the_csv",
+    "test_slurm.py::test_a_class_graded_through_slurm_equals_one_machine_and_a_cancelled_task_resumes",
 }
 
 

@@ -45,6 +45,7 @@ from grader import assignments
 from grader.core import lifetime
 from grader.core.source import PROJECT_FILES
 from grader.core.table import LIMITS
+from grader.instructor import shards
 from grader.instructor.bulk_reports import rebuild_reports
 from grader.instructor.feedback import FIGURE_CHOICES
 from grader.instructor.submissions import (AUTO, GRADED, GRADER_ERROR, LAYOUT_CHOICES, OK,
@@ -298,13 +299,27 @@ def add_bulk(commands) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
                         help="where results, grades.csv, summary.png, index.html and "
                              "the feedback pages go")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="submissions graded at once (default: the number of cores; "
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="submissions graded at once (default: the number of cores, "
+                             "or 1 per task with --slurm, which asks for one CPU per job; "
                              "each sandbox uses one torch thread)")
     parser.add_argument("--seed", type=int, default=LIMITS.default_seed)
     parser.add_argument("--force", action="store_true", help="regrade everything")
     parser.add_argument("--shard", type=parse_shard, metavar="K/N",
-                        help="grade only the K-th of N equal parts (combine with merge)")
+                        help="grade only the K-th of N parts of about equal cost (combine "
+                             "with merge)")
+    parser.add_argument("--slurm", type=int, metavar="N",
+                        help="grade as a Slurm array job of N tasks (one shard each, into "
+                             "OUTDIR/shards/K) and a merge job after it into OUTDIR; "
+                             "running it again submits only the shards not finished")
+    parser.add_argument("--slurm-option", action="append", default=[], metavar="ARG",
+                        help="with --slurm: an option for sbatch, written with '=', e.g. "
+                             "--slurm-option=--partition=short (repeatable; it overrides "
+                             "the request the scripts make)")
+    parser.add_argument("--slurm-dry-run", action="store_true",
+                        help="with --slurm: write the plan and the batch scripts under "
+                             "OUTDIR/slurm, and print the sbatch commands, submitting "
+                             "nothing")
     parser.add_argument("-q", "--questions", metavar="QUESTIONS",
                         help="grade only these questions, e.g. q1,q2 (default: all)")
     parser.add_argument("--time-limit-scale", type=float, default=1.0, metavar="X")
@@ -347,8 +362,12 @@ def add_merge(commands) -> None:
                     "grades.csv and summary.png there. For a similarity report of the "
                     "whole class, run `python -m grader similarity` on the submissions "
                     "into the merged folder afterwards (index.html then links it).")
-    parser.add_argument("folders", type=Path, nargs="+", metavar="OUTDIR")
+    parser.add_argument("folders", type=Path, nargs="*", metavar="OUTDIR")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
+    parser.add_argument("--plan", type=Path, metavar="PLAN",
+                        help="the plan a --slurm run wrote (OUTDIR/slurm/plan.json): merge "
+                             "each shard's own submissions from OUTDIR/shards/K and list "
+                             "the shards not finished and the submissions not graded")
     _add_feedback_figures(parser)
     parser.set_defaults(run=run_merge, command="merge")
 
@@ -410,6 +429,12 @@ def course_note(course: str, recognised: dict[str, str], chosen: bool) -> str:
 
 def run_bulk(args) -> int:
     questions = _questions(args.questions)
+    if args.jobs is None:
+        args.jobs = 1 if args.slurm else os.cpu_count() or 1
+    problem = slurm_problem(args)
+    if problem:
+        print(f"grader bulk: {problem}", file=sys.stderr)
+        return 2
     if args.jobs < 1 or args.time_limit_scale <= 0 or args.memory_limit < 256:
         print("grader bulk: --jobs must be at least 1, --time-limit-scale positive and "
               "--memory-limit at least 256", file=sys.stderr)
@@ -455,25 +480,30 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     recognised = recognise_each(submissions, work.folder / "recognise")
     course = args.course or majority(recognised)
     print(course_note(course, recognised, chosen=bool(args.course)), file=sys.stderr)
+    settings = {"seed": args.seed, "grader_version": grader_version(),
+                "questions": questions, "time_limit_scale": args.time_limit_scale,
+                "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
+                "sandbox_user": args.sandbox_user, "course": course}
     if args.shard:
         k, n = args.shard
-        submissions = [s for index, s in enumerate(submissions) if index % n == k - 1]
+        submissions = shards.parts(submissions, n, course, questions,
+                                   args.time_limit_scale)[k - 1]
     how = "as --layout says" if args.layout != AUTO else "detected from the names; " \
         "--layout chooses another"
     print(f"Found {len(submissions)} submissions ({layout} layout, {how}) in "
           f"{args.submissions}", file=sys.stderr)
     for note in found.notes:
         print(f"grader bulk: note: {note}", file=sys.stderr)
+    if args.slurm:
+        from grader.instructor import slurm
+        return slurm.submit(args, submissions, settings, files_digest, out, PROJECT_ROOT)
     staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
                                  STAFF_FOLDERS)
     mode, problem = _choose_isolation(args.isolation, args.sandbox_user, staff, course)
     if problem:
         print(f"grader bulk: {problem}", file=sys.stderr)
         return 2
-    options = {"seed": args.seed, "grader_version": grader_version(),
-               "questions": questions, "time_limit_scale": args.time_limit_scale,
-               "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
-               "sandbox_user": args.sandbox_user, "course": course, "isolation": mode}
+    options = {**settings, "isolation": mode}
     # Parallel across submissions (--jobs); each submission's questions one at a time.
     autograder_args = ["--no-graphics", "--mute", "-j", "1", "--seed", str(args.seed),
                        "--time-limit-scale", str(args.time_limit_scale),
@@ -516,6 +546,22 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
         from grader.instructor.similarity_pages import run_similarity_after_bulk
         return run_similarity_after_bulk(args, out, submissions, course)
     return 0
+
+
+def slurm_problem(args) -> str:
+    """What is wrong with bulk's Slurm options ('' if nothing)."""
+    if args.slurm is None:
+        if args.slurm_option or args.slurm_dry_run:
+            return "--slurm-option and --slurm-dry-run go with --slurm N"
+        return ""
+    if args.slurm < 1:
+        return f"--slurm takes the number of array tasks, at least 1; got {args.slurm}"
+    if args.shard:
+        return ("--slurm makes the shards itself (one per task); leave out --shard")
+    if args.similarity:
+        return ("--similarity compares the whole class, after the merge job: once it has "
+                "run, give `python -m grader similarity SUBMISSIONS --out OUTDIR`")
+    return ""
 
 
 def similarity_problem(args) -> str:
@@ -584,6 +630,13 @@ def run_merge(args) -> int:
         print(missing, file=sys.stderr)
         return 2
     out = args.out.resolve()
+    if bool(args.plan) == bool(args.folders):
+        print("grader merge: give the bulk OUTDIRs to merge, or --plan OUTDIR/slurm/plan.json "
+              "(a --slurm run's), not both", file=sys.stderr)
+        return 2
+    if args.plan:
+        from grader.instructor.slurm import merge_planned
+        return merge_planned(args.plan.resolve(), out, args.feedback_figures)
     for folder in args.folders:
         results = folder / "results"
         if not results.is_dir():
