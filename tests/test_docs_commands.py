@@ -15,7 +15,7 @@ Nothing is graded or run: one child process imports each parser's module and cal
 the entry point (``grader.judge.cli.parse_args``, ``grader.instructor.commands.
 build_parser``, ``chargpt.parse_args``, a benchmark's ``main``) with
 ``ArgumentParser.parse_args`` replaced by one that parses the documented words (no
-abbreviated flags) and then stops the program. The child keeps the benchmarks' imports (torch, their
+abbreviated flags), then stops the program. The child keeps the benchmarks' imports (torch, their
 sys.path changes) out of the test process.
 """
 
