@@ -168,7 +168,7 @@ BENCHMARKS = (
         "designs on one core, and the staff solution's graded margins.",
         (Run("taskset -c 0 python benchmarks/mlp_from_scratch_speed.py",
              "taskset -c 0 python benchmarks/mlp_from_scratch_speed.py --designs batched "
-             "--epochs 1"),
+             "per-example cnn --epochs 1"),
          Run("python benchmarks/mlp_from_scratch_speed.py --graded-seeds 0 1 2 3 4")),
         earlier="on one core the batched MLP takes 0.4 s per epoch (20 epochs: 94.7%); one "
                 "example at a time 5.7 s per epoch (90.6% after 3 epochs); the writeup's "
@@ -177,7 +177,9 @@ BENCHMARKS = (
     Benchmark(
         "depth_width_speed.py", "depth-width: training time of the staff networks on one "
         "and two torch threads, and their graded margins.",
-        (Run("taskset -c 0 python benchmarks/depth_width_speed.py --threads 1 --models cnn"),
+        (Run("taskset -c 0 python benchmarks/depth_width_speed.py --threads 1 --models cnn",
+             "taskset -c 0 python benchmarks/depth_width_speed.py --threads 1 --models "
+             "model_100"),
          Run("taskset -c 0,1 python benchmarks/depth_width_speed.py --threads 2 --models cnn"),
          Run("python benchmarks/depth_width_speed.py --graded-seeds 0 1 2")),
         earlier="the staff CNN (9,146 parameters) trains its 10 epochs of batch 32 in 106 s "
@@ -189,7 +191,7 @@ BENCHMARKS = (
         "first_networks_designs.py", "first-networks: honest designs scored as the "
         "autograder scores them; its thresholds and time limits come from here.",
         (Run("python benchmarks/first_networks_designs.py",
-             "python benchmarks/first_networks_designs.py --seeds 0 --designs seed-like"),),
+             "python benchmarks/first_networks_designs.py --seeds 0 --designs tiny-sgd"),),
         earlier="seeds 0-2: the quadrant networks reach at least 93.2% (a 4-unit SGD "
                 "network) and the MNIST networks at least 90.9% (a linear layer, one epoch "
                 "of SGD at 0.01); the practical's own slow run (a linear layer, SGD at 0.001 "

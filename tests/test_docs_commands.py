@@ -145,6 +145,7 @@ def _entry(program: str):
     path = ROOT / program
     spec = importlib.util.spec_from_file_location(f"_documented_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # as an import would (dataclasses need it)
     spec.loader.exec_module(module)
     return module.parse_args if program == "chargpt.py" else module.main
 
