@@ -8,7 +8,7 @@ first-networks -q q2,q4 --seed S --json`` and the table shows the accuracies the
 grader measured and the seconds each question took.
 
     python benchmarks/first_networks_designs.py                 # all designs, seeds 0-2
-    python benchmarks/first_networks_designs.py --seeds 0 --designs seed-like
+    python benchmarks/first_networks_designs.py --seeds 0 --designs tiny-sgd
 """
 
 from __future__ import annotations
