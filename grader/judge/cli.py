@@ -63,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "and line (default: how many of each kind)")
     parser.add_argument("--save-plots", type=Path, metavar="DIR",
                         help="save pictures of each trained model in DIR (DIR/qN.png and "
-                             "more, listed in the README), drawn after each question is "
+                             "more), drawn after each question is "
                              "scored; works without a display")
     parser.add_argument("-j", "--jobs", type=int, metavar="N",
                         help="grade up to N questions at a time (default: as many as the "
