@@ -181,6 +181,9 @@ def test_a_class_graded_through_slurm_equals_one_machine_and_a_cancelled_task_re
     hanas = next(k for k, entries in plan["shards"].items()
                  if "hana" in [e["id"] for e in entries])
     assert wait_for(lambda: (tmp_path / "hana-started").exists(), 120), cluster.logs()
+    twice = through_slurm(cluster, "bulk", submissions, "--out", out, *GRADING, "--slurm", "2")
+    assert twice.returncode == 2 and "still in the queue" in twice.stderr, twice.stderr
+    assert "Submitted" not in twice.stdout
     cluster.run("scancel", f"{array}_{hanas}", check=True)
     merge_log = out / "slurm" / "logs" / "merge.txt"
     assert wait_for(lambda: not cluster.queue() and merge_log.exists()
