@@ -204,3 +204,11 @@ def test_a_class_graded_through_slurm_equals_one_machine_and_a_cancelled_task_re
     assert "all 2 shards are complete: 5 of 5 submissions graded" in merge_log.read_text()
     assert rows(out) == expected
     assert (out / "index.html").is_file() and (out / "summary.png").is_file()
+
+    dry = through_slurm(cluster, "bulk", submissions, "--out", out, *GRADING, "--slurm", "2",
+                        "--slurm-dry-run")
+    assert dry.returncode == 0 and "every shard is graded already" in dry.stdout, dry.stderr
+    again = through_slurm(cluster, "bulk", submissions, "--out", out, *GRADING, "--slurm", "2")
+    assert again.returncode == 0 and "merging them here" in again.stderr, again.stderr
+    assert "Submitted" not in again.stdout and not cluster.queue()
+    assert rows(out) == expected

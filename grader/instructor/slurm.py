@@ -227,6 +227,10 @@ def submit(args, submissions, settings: dict, digest, out: Path, root: Path) -> 
           f"(submissions per shard: {sizes}); plan and scripts in {where['slurm']}",
           file=sys.stderr)
     if not todo:
+        if args.slurm_dry_run:
+            print("grader bulk: --slurm-dry-run: every shard is graded already (--force "
+                  "regrades); this merges them:\n  " + shlex.join(merge))
+            return 0
         print("grader bulk: every shard is graded already (--force regrades); merging "
               "them here", file=sys.stderr)
         return merge_planned(where["plan"], out, args.feedback_figures)
