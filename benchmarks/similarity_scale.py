@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import assignments  # noqa: E402
-from grader.instructor.similarity import compare, read_skeletons, student_code  # noqa: E402
+from grader.instructor.similarity.engine import compare, read_skeletons, student_code  # noqa: E402
 
 WORDS = ("alpha", "beta", "gamma", "delta", "state", "value", "tmp", "acc", "item", "cur")
 SPIN = "while True:\n    pass\n"

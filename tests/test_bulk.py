@@ -174,7 +174,7 @@ def test_bad_input_gets_a_usage_message(tmp_path):
 def test_progress_redraws_on_a_terminal_and_prints_lines_elsewhere(monkeypatch):
     import tqdm.std
 
-    from grader.instructor import bulk as bulk_module
+    from grader.instructor.grading import bulk as bulk_module
 
     class Terminal(io.StringIO):
         def isatty(self):

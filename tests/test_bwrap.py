@@ -398,8 +398,10 @@ def test_gradescope_where_bwrap_cannot_start_grades_and_notes_it(tmp_path, monke
     from test_gradescope import autograder_root
     from test_gradescope import run_autograder as run_bundle
 
-    from grader.instructor import gradescope
-    root = autograder_root(gradescope.build_bundle(tmp_path / "autograder.zip"), tmp_path)
+    from grader.instructor.grading import gradescope
+
+    from grader.instructor.release import gradescope_bundle
+    root = autograder_root(gradescope_bundle.build_bundle(tmp_path / "autograder.zip"), tmp_path)
     make_submission(root / "submission")
     # A container without user namespaces: its bwrap fails to start any sandbox.
     fake = _hide_bwrap(tmp_path, "#!/bin/sh\necho 'no user namespaces' >&2\nexit 1\n")

@@ -135,8 +135,8 @@ def test_unknown_course_and_missing_question_are_usage_errors(tmp_path):
 
 
 def test_release_of_the_models_only_version(tmp_path):
-    from grader.instructor import release
-    output = release.build_release(tmp_path / "student.zip", course="models-only")
+    from grader.instructor.release import student_zip
+    output = student_zip.build_release(tmp_path / "student.zip", course="models-only")
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
         readme = archive.read("ml-project/README.md").decode()
@@ -150,18 +150,19 @@ def test_release_of_the_models_only_version(tmp_path):
 
 
 def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
-    from grader.instructor import bulk_reports, gradescope
-    bundle = gradescope.build_bundle(tmp_path / "a.zip", course="models-only")
+    from grader.instructor.reports import grades
+    from grader.instructor.release import gradescope_bundle
+    bundle = gradescope_bundle.build_bundle(tmp_path / "a.zip", course="models-only")
     with zipfile.ZipFile(bundle) as archive:
         script = archive.read("run_autograder").decode()
     assert 'export GRADER_COURSE="${GRADER_COURSE:-models-only}"' in script
-    with zipfile.ZipFile(gradescope.build_bundle(tmp_path / "b.zip")) as archive:
+    with zipfile.ZipFile(gradescope_bundle.build_bundle(tmp_path / "b.zip")) as archive:
         assert "GRADER_COURSE" not in archive.read("run_autograder").decode()
     # grades.csv: the version's points possible, extra credit outside the total
     records = [{"id": "ada", "status": "graded", "course": None, "submitters": [],
                 "result": {"course": "models-only", "total": 25.5,
                            "questions": {"q5": {"points": 0.5, "max": 1}}}}]
-    table = bulk_reports.csv_text(records).splitlines()
+    table = grades.csv_text(records).splitlines()
     assert table[0].split(",")[4:10] == ["q1", "q2", "q3", "q4", "q5", "total"]
     assert table[1].split(",")[4:10] == ["6", "6", "6", "7", "1", "25"]
     assert table[0].split(",")[-2:] == ["course", "recognised_as"]

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from grader.assignments.depth_width.questions import cnn_network
-from grader.instructor import release
+from grader.instructor.release import student_zip
 from helpers import ROOT, grade_json, messages, points_by_test, solution_with
 
 REFERENCE = ROOT / "tests" / "reference_depth_width"
@@ -161,7 +161,7 @@ def test_nine_ten_and_eleven_epochs_are_told_apart():
 
 
 def test_the_release_ships_both_skeletons_the_data_module_and_no_solution(tmp_path):
-    output = release.build_release(tmp_path / "dw.zip", course="depth-width")
+    output = student_zip.build_release(tmp_path / "dw.zip", course="depth-width")
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
         readme = archive.read("depth-width/README.md").decode()

@@ -12,7 +12,7 @@ become 1, and the few tokens in PLACEHOLDERS get a value of their type. A comman
 named alone in prose (``python -m grader similarity``) must exist (its ``--help``).
 
 Nothing is graded or run: one child process imports each parser's module and calls
-the entry point (``grader.judge.cli.parse_args``, ``grader.instructor.commands.
+the entry point (``grader.judge.cli.parse_args``, ``grader.instructor.commands.main.
 build_parser``, ``chargpt.parse_args``, a benchmark's ``main``) with
 ``ArgumentParser.parse_args`` replaced by one that parses the documented words (no
 abbreviated flags), then stops the program. The child keeps the benchmarks' imports (torch, their
@@ -140,8 +140,8 @@ def _entry(program: str):
         from grader.judge import cli
         return cli.parse_args
     if program == "grader":
-        from grader.instructor import commands
-        return lambda: commands.build_parser().parse_args()
+        from grader.instructor.commands.main import build_parser
+        return lambda: build_parser().parse_args()
     path = ROOT / program
     spec = importlib.util.spec_from_file_location(f"_documented_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""The HTML a bulk run writes (grader/instructor/feedback.py): a feedback page per
+"""The HTML a bulk run writes (grader/instructor/reports/feedback.py): a feedback page per
 submission and the class index, checked against the JSON results they come from and
 in a real browser (headless Chromium, where installed)."""
 
@@ -99,7 +99,7 @@ def test_the_index_links_every_page_and_sums_up_the_class(graded):
     for status in ("unreadable", "no-files"):
         assert re.search(rf'class="badge {status}">{status}</span> <a href="feedback/', text)
     # Each kind of failure, counted over the JSON results, is on the index.
-    from grader.instructor.feedback import COMMON_FAILURES, failure_kind
+    from grader.instructor.reports.feedback import COMMON_FAILURES, failure_kind
     kinds = Counter()
     for path in (out / "results").glob("*.json"):
         record = json.loads(path.read_text())
@@ -147,14 +147,14 @@ def test_merge_writes_the_pages_too(graded, tmp_path):
 
 
 def test_failures_are_grouped_without_their_numbers():
-    from grader.instructor.feedback import failure_kind
+    from grader.instructor.reports.feedback import failure_kind
     assert failure_kind("accuracy 91.2% on 5000 digits (required: 97%)\nHint: x") == \
         failure_kind("accuracy 88.0% on 5,000 digits (required: 97%)") == \
         "accuracy # on # digits (required: #)"
 
 
 def test_summary_counts_are_whole_numbers():
-    from grader.instructor.bulk_reports import summary_figure
+    from grader.instructor.reports.grades import summary_figure
     figure = summary_figure({"totals": [1, 2, 2, 7], "pass_rates": {"q1": 0.5}}, 10)
     ticks = figure.axes[0].get_yticks()
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

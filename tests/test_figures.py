@@ -30,7 +30,7 @@ from grader.core.results import PASSED, CheckResult, QuestionResult
 from grader.figures import drawing as figures
 from grader.figures import html as html_figures
 from grader.figures.plans import draw_question_figures
-from grader.instructor import gradescope
+from grader.instructor.grading import gradescope
 from grader.judge.report import write_gradescope
 from helpers import REFERENCE, ROOT, make_submission, run_autograder
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from grader.instructor import release
+from grader.instructor.release import student_zip
 from helpers import ROOT, grade_json, messages, points_by_test, solution_with
 
 REFERENCE = ROOT / "tests" / "reference_first_networks"
@@ -108,7 +108,7 @@ def test_training_accuracy_reported_as_testing_accuracy_costs_the_history_point(
 
 
 def test_the_release_ships_the_skeletons_the_data_module_and_no_solution(tmp_path):
-    output = release.build_release(tmp_path / "first.zip", course="first-networks")
+    output = student_zip.build_release(tmp_path / "first.zip", course="first-networks")
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
         readme = archive.read("first-networks/README.md").decode()

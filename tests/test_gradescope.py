@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructor import gradescope
-from grader.instructor.submissions import find_student_files
+from grader.instructor.commands import release
+
+from grader.instructor.release import gradescope_bundle
+from grader.instructor.intake.files import find_student_files
 from helpers import ROOT, STUDENT_FILES, make_submission
 
 TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility"}
@@ -23,13 +25,13 @@ TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibi
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
-    return gradescope.build_bundle(tmp_path_factory.mktemp("bundle") / "autograder.zip")
+    return gradescope_bundle.build_bundle(tmp_path_factory.mktemp("bundle") / "autograder.zip")
 
 
 def bundle_command(*argv: str) -> int:
     """Parse and run ``gradescope-bundle ARGV`` as ``python -m grader`` does."""
     parser = argparse.ArgumentParser()
-    gradescope.add_gradescope_bundle(parser.add_subparsers())
+    release.add_gradescope_bundle(parser.add_subparsers())
     args = parser.parse_args(["gradescope-bundle", *argv])
     assert args.command == "gradescope-bundle"
     return args.run(args)
@@ -62,7 +64,7 @@ def test_bundle_holds_the_scripts_and_staff_files_only(bundle, tmp_path):
     for script in ("setup.sh", "run_autograder"):
         assert infos[script].external_attr >> 16 & 0o777 == 0o755
     for name in ("autograder.py", "backend.py", "chargpt.py", "pyproject.toml",
-                 "grader/instructor/gradescope.py", "grader/README.md", "data/mnist.npz"):
+                 "grader/instructor/grading/gradescope.py", "grader/README.md", "data/mnist.npz"):
         assert name in infos, f"{name} missing from the bundle"
     assert not any(name.startswith(("tests/", "benchmarks/")) or "__pycache__" in name
                    for name in infos)
@@ -79,10 +81,10 @@ def test_bundle_holds_the_scripts_and_staff_files_only(bundle, tmp_path):
 
 def test_setup_pins_match_pyproject():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    for requirement in (gradescope.NUMPY_REQUIREMENT, gradescope.MATPLOTLIB_REQUIREMENT):
+    for requirement in (gradescope_bundle.NUMPY_REQUIREMENT, gradescope_bundle.MATPLOTLIB_REQUIREMENT):
         assert f'"{requirement}"' in pyproject
-    assert f"torch=={gradescope.TORCH_VERSION}" in gradescope.SETUP_SH
-    assert "useradd" in gradescope.SETUP_SH and "id -u student" in gradescope.SETUP_SH
+    assert f"torch=={gradescope_bundle.TORCH_VERSION}" in gradescope_bundle.SETUP_SH
+    assert "useradd" in gradescope_bundle.SETUP_SH and "id -u student" in gradescope_bundle.SETUP_SH
 
 
 def test_reference_in_a_nested_folder_earns_full_marks(bundle, tmp_path):

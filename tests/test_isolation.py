@@ -306,8 +306,10 @@ def test_gradescope_runs_student_code_as_the_sandbox_user(
     from test_gradescope import autograder_root
     from test_gradescope import run_autograder as run_bundle
 
-    from grader.instructor import gradescope
-    root = autograder_root(gradescope.build_bundle(tmp_path / "autograder.zip"), tmp_path)
+    from grader.instructor.grading import gradescope
+
+    from grader.instructor.release import gradescope_bundle
+    root = autograder_root(gradescope_bundle.build_bundle(tmp_path / "autograder.zip"), tmp_path)
     judge_data = root / "source" / "data" / "mnist.npz"
     make_submission(root / "submission", {
         "models.py": f"JUDGE_DATA = {str(judge_data)!r}\n" + CHEAT_MODELS,

@@ -1,6 +1,9 @@
 """The layout of grader/ by role (grader/README.md draws the map): a module's folder
-says which process runs it and which folders it may import. Read from the source
-with ast, every import counted, those inside functions too."""
+says which process runs it and which folders it may import, and inside
+grader/instructor/ a module's package says which job it does and which other jobs'
+packages it may import. Read from the source with ast, every import counted: those
+inside functions too, and ``importlib.import_module`` / ``find_spec`` /
+``__import__`` calls with a literal name."""
 
 from __future__ import annotations
 
@@ -25,6 +28,20 @@ ALLOWED = {
     "judge": {"core", "checks", "figures", "assignments", "judge"},
     "instructor": {"core", "figures", "assignments", "judge", "instructor"},
 }
+# grader/instructor/ by job: package -> the packages its modules may import (their own
+# included). commands/ parses the command line and composes the jobs; nothing imports it.
+JOBS = {
+    "common": {"common"},
+    "intake": {"common", "intake"},
+    "reports": {"common", "reports"},
+    "grading": {"common", "intake", "reports", "grading"},
+    "similarity": {"common", "intake", "reports", "similarity"},
+    "handback": {"common", "reports", "handback"},
+    "release": {"common", "intake", "grading", "release"},
+    "commands": {"common", "intake", "reports", "grading", "similarity", "handback",
+                 "release", "commands"},
+}
+IMPORTLIB_CALLS = {"import_module", "find_spec", "__import__"}
 
 
 def module_name(path: Path) -> str:
@@ -46,13 +63,21 @@ def imported(path: Path) -> frozenset[str]:
     ``a.b`` where that is a module of ours, else as ``a``."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and _called_name(node) in IMPORTLIB_CALLS:
+            names.add(node.args[0].value)      # importlib.import_module("grader.x") and kin
+        elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 whole = f"{node.module}.{alias.name}"
                 names.add(whole if module_path(whole) else node.module)
     return frozenset(names)
+
+
+def _called_name(call: ast.Call) -> str:
+    function = call.func
+    return function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
 
 
 def folder_of(name: str) -> str | None:
@@ -66,6 +91,19 @@ def folder_of(name: str) -> str | None:
 
 def grader_modules() -> list[Path]:
     return sorted(path for path in GRADER.rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def job_of(name: str) -> str | None:
+    """The job package of a grader.instructor module ('intake', 'grading'...); '' for
+    grader.instructor itself; None for a module outside grader/instructor/."""
+    parts = name.split(".")
+    if parts[:2] != ["grader", "instructor"]:
+        return None
+    return parts[2] if len(parts) > 2 else ""
+
+
+def instructor_modules() -> list[Path]:
+    return [path for path in grader_modules() if "instructor" in path.relative_to(GRADER).parts[:1]]
 
 
 def test_every_module_lives_in_a_role_folder():
@@ -84,6 +122,78 @@ def test_a_module_imports_only_the_folders_its_role_allows(path):
     wrong = sorted(name for name in imported(path)
                    if folder_of(name) and folder_of(name) not in ALLOWED[own])
     assert wrong == [], f"{module_name(path)} ({own}/) may not import {wrong}"
+
+
+def test_every_instructor_module_lives_in_a_job_package():
+    instructor = GRADER / "instructor"
+    loose = [path.name for path in instructor.glob("*.py") if path.name != "__init__.py"]
+    assert loose == [], f"move these into a job package of grader/instructor/: {loose}"
+    packages = {path.name for path in instructor.iterdir()
+                if path.is_dir() and path.name != "__pycache__"}
+    assert packages == set(JOBS)
+    for package in packages:
+        init = instructor / package / "__init__.py"
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        assert ast.get_docstring(tree), f"{init} says its job in its docstring"
+        assert not [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))], \
+            f"{init} imports nothing: a package's modules import what they need"
+
+
+@pytest.mark.parametrize("path", instructor_modules(), ids=lambda path: module_name(path))
+def test_an_instructor_module_imports_only_the_jobs_its_package_allows(path):
+    own = job_of(module_name(path))
+    if not own:
+        return   # grader/instructor/__init__.py: a docstring
+    wrong = sorted(name for name in imported(path)
+                   if job_of(name) is not None and job_of(name) not in JOBS[own])
+    assert wrong == [], f"{module_name(path)} ({own}/) may not import {wrong}"
+
+
+def import_circles(modules: list[str]) -> list[list[str]]:
+    """Every import circle among ``modules`` (each found once, as the path from its
+    first module back to it), counting imports inside functions too."""
+    edges = {name: sorted(other for other in imported(module_path(name)) if other in modules
+                          and other != name) for name in modules}
+    circles, done = [], set()
+
+    def visit(name: str, path: list[str]) -> None:
+        for other in edges[name]:
+            if other in path:
+                circle = path[path.index(other):]
+                if frozenset(circle) not in done:
+                    done.add(frozenset(circle))
+                    circles.append(circle + [other])
+            elif other not in finished:
+                visit(other, path + [other])
+        finished.add(name)
+
+    finished: set[str] = set()
+    for name in sorted(modules):
+        if name not in finished:
+            visit(name, [name])
+    return circles
+
+
+def test_no_import_circle_among_the_instructor_modules():
+    modules = [module_name(path) for path in instructor_modules()]
+    assert "grader.instructor.commands.main" in modules
+    assert import_circles(modules) == []
+
+
+def test_the_circle_check_and_the_importlib_reading_can_fail(tmp_path, monkeypatch):
+    """A circle hidden in a function, and a module loaded through importlib by name,
+    are both seen."""
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("import b\n")
+    b.write_text("def later():\n    import a\n")
+    monkeypatch.setattr(__import__(__name__), "module_path",
+                        lambda name: {"a": a, "b": b}.get(name))
+    assert import_circles(["a", "b"]) == [["a", "b", "a"]]
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("import importlib\n"
+                      "PAGES = importlib.import_module('grader.instructor.similarity.pages')\n")
+    assert "grader.instructor.similarity.pages" in imported(sneaky)
+    assert job_of("grader.instructor.similarity.pages") not in JOBS["grading"]
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,6 +1,6 @@
 """A stopped grader leaves nothing running: autograder.py under SIGTERM and SIGKILL,
 bulk runs that share an OUT folder, and the helpers behind them
-(grader/core/lifetime.py, grader/instructor/work_folder.py)."""
+(grader/core/lifetime.py, grader/instructor/grading/work_folder.py)."""
 
 import os
 import signal
@@ -105,7 +105,7 @@ def test_a_bulk_run_refuses_a_second_on_its_out_and_leaves_nothing_when_stopped(
 
 
 def test_deleting_a_tree_reports_what_stayed(tmp_path, monkeypatch):
-    from grader.instructor.work_folder import read_only_staff_copy, remove_tree
+    from grader.instructor.grading.work_folder import read_only_staff_copy, remove_tree
     tree = tmp_path / "staff"
     (tmp_path / "project" / "grader").mkdir(parents=True)
     (tmp_path / "project" / "grader" / "kept.py").write_text("x = 1\n")

@@ -1,5 +1,5 @@
 """bulk reads Canvas's and Moodle's downloads of every submission, as they come
-(grader/instructor/lms.py). The downloads are built here, named exactly as the LMS
+(grader/instructor/intake/lms.py, canvas.py, moodle.py). The downloads are built here, named exactly as the LMS
 names them:
 
 Canvas, "Download Submissions": one zip (``submissions.zip``), flat. Each uploaded
@@ -30,10 +30,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructor import bulk_reports
-from grader.instructor.bulk import Job
-from grader.instructor.commands import main
-from grader.instructor.submissions import Submission, SubmissionsError, discover, find
+from grader.instructor.reports import grades
+from grader.instructor.grading.bulk import Job
+from grader.instructor.commands.main import main
+from grader.instructor.common.submission import Submission, SubmissionsError
+from grader.instructor.intake.find import discover, find
 from helpers import REFERENCE, STUDENT_FILES
 from test_bulk import bulk
 from test_lms_export import read_csv, write_csv
@@ -267,18 +268,18 @@ def test_the_record_and_the_csv_carry_the_lms_identity(tmp_path):
     assert "lms" not in Job(Submission("alice", tmp_path), tmp_path, tmp_path, {}, [], 1,
                             crew=None).record()
     rows = [dict(plain, status="unreadable"), dict(record, status="unreadable")]
-    table = list(csv.reader(io.StringIO(bulk_reports.csv_text(rows))))
+    table = list(csv.reader(io.StringIO(grades.csv_text(rows))))
     assert table[0][:6] == ["id", "name", "email", "sid", "lms_id", "late"]
     assert [row[:6] for row in table[2:]] == [
         ["parkmin_67890", "parkmin", "", "67890", "", ""],
         ["smithbob_34567", "smithbob", "", "34567", "34567", "yes"]]
     assert len({len(row) for row in table}) == 1
-    header = next(csv.reader(io.StringIO(bulk_reports.csv_text([plain]))))
+    header = next(csv.reader(io.StringIO(grades.csv_text([plain]))))
     assert "lms_id" not in header and "late" not in header
-    text, _ = bulk_reports.summary(rows)
+    text, _ = grades.summary(rows)
     assert "1 marked late by the LMS (grades.csv's late column): no late penalty is " \
            "applied" in text
-    assert "late" not in bulk_reports.summary([plain])[0]
+    assert "late" not in grades.summary([plain])[0]
 
 
 def test_bulk_grades_a_canvas_download_into_the_csv(tmp_path):

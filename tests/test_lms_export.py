@@ -37,7 +37,7 @@ import zipfile
 import pytest
 from test_bulk import bulk
 
-from grader.instructor.commands import main
+from grader.instructor.commands.main import main
 from helpers import make_submission
 
 BOM = "\ufeff"

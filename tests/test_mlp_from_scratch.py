@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from grader.instructor import release
+from grader.instructor.release import student_zip
 from helpers import ROOT, grade_json, messages, points_by_test, solution_with
 
 REFERENCE = ROOT / "tests" / "reference_mlp_from_scratch"
@@ -141,7 +141,7 @@ def test_a_training_loop_that_never_ends_is_stopped_at_the_limit(tmp_path):
 
 
 def test_the_release_ships_both_skeletons_the_data_and_no_solution(tmp_path):
-    output = release.build_release(tmp_path / "mlp.zip", course="mlp-from-scratch")
+    output = student_zip.build_release(tmp_path / "mlp.zip", course="mlp-from-scratch")
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
         readme = archive.read("mlp-from-scratch/README.md").decode()

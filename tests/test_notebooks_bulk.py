@@ -18,9 +18,10 @@ from test_bulk import bulk, zip_folder
 from test_handed_in import DEPTH_WIDTH, MLP_FROM_SCRATCH, depth_width_notebook, \
     write_notebook
 
-from grader.instructor import gradescope
-from grader.instructor.bulk import recognise_each
-from grader.instructor.submissions import discover, find_student_files
+from grader.instructor.grading import gradescope
+from grader.instructor.intake.courses import recognise_each
+from grader.instructor.intake.files import find_student_files
+from grader.instructor.intake.find import discover
 
 NOTEBOOK = "yue.yisong_set4_prob2.ipynb"
 # q3b (conv_parameters, 2 points) alone: the answer is a number, graded in a second

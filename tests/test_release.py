@@ -16,7 +16,7 @@ from helpers import ROOT, STUDENT_FILES
 
 TOP = "ml-project"
 EXPECTED = (*STUDENT_FILES, "autograder.py", "backend.py", "chargpt.py", "pyproject.toml",
-            "README.md", "grader/__init__.py", "grader/instructor/commands.py", "grader/judge/cli.py",
+            "README.md", "grader/__init__.py", "grader/instructor/commands/main.py", "grader/judge/cli.py",
             "grader/assignments/course/table.py", "grader/README.md", "grader/assignments/course/questions/perceptron.py",
             "data/mnist.npz", "data/lang_id.npz", "data/shakespeare.txt", "data/README.md",
             "data/build.py")
@@ -111,7 +111,7 @@ def test_no_command_prints_help_and_exits_2():
 
 
 def test_release_with_a_reference_solution_is_refused(tmp_path):
-    from grader.instructor import release
+    from grader.instructor.release import student_zip
     from helpers import REFERENCE, copy_project, make_submission
 
     project = copy_project(tmp_path / "project")
@@ -119,7 +119,7 @@ def test_release_with_a_reference_solution_is_refused(tmp_path):
     shutil.copytree(REFERENCE, project / "tests" / "reference")
     make_submission(project)  # the staff solutions replace the skeletons
     output = tmp_path / "student.zip"
-    with pytest.raises(release.ReleaseError, match=r"models\.py: RegressionModel"):
-        release.build_release(output, root=project)
+    with pytest.raises(student_zip.ReleaseError, match=r"models\.py: RegressionModel"):
+        student_zip.build_release(output, root=project)
     assert not output.exists()
     assert [path.name for path in tmp_path.iterdir()] == ["project"]

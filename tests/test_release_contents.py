@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from grader import assignments
-from grader.instructor import release
+from grader.instructor.release import student_zip
 from grader.judge.data import DataProblem, JudgeData, arrays_digest
 from grader.judge.isolation import public_data
 from helpers import ROOT
@@ -61,7 +61,7 @@ def unzipped(tmp_path_factory):
 
     def get(name: str) -> Path:
         if name not in built:
-            output = release.build_release(folder / f"{name}.zip", course=name)
+            output = student_zip.build_release(folder / f"{name}.zip", course=name)
             with zipfile.ZipFile(output) as archive:
                 archive.extractall(folder / name)
             built[name] = folder / name / assignments.get(name).release.folder
@@ -211,8 +211,8 @@ def test_only_a_students_own_run_accepts_the_blanked_copy(name, unzipped, tmp_pa
 
 
 def test_two_builds_of_a_release_that_holds_back_are_byte_identical(tmp_path):
-    first = release.build_release(tmp_path / "a.zip", course="first-networks")
-    second = release.build_release(tmp_path / "b.zip", course="first-networks")
+    first = student_zip.build_release(tmp_path / "a.zip", course="first-networks")
+    second = student_zip.build_release(tmp_path / "b.zip", course="first-networks")
     assert first.read_bytes() == second.read_bytes()
 
 

@@ -1,4 +1,4 @@
-"""The release's notebook handout (grader/instructor/handout_notebook.py): every
+"""The release's notebook handout (grader/instructor/release/handout_notebook.py): every
 release zip holds `<folder>.ipynb`, a valid notebook whose first cell says how to
 work in Colab, with the README, one cell per graded function or class of the
 skeletons, and cells that grade the notebook itself; filled in with the staff code it
@@ -21,8 +21,8 @@ import pytest
 
 from grader import assignments
 from grader.core.handed_in import read_submission, skeleton_names
-from grader.instructor import release
-from grader.instructor.handout_notebook import SETUP_TAG, notebook_name
+from grader.instructor.release import student_zip
+from grader.instructor.release.handout_notebook import SETUP_TAG, notebook_name
 from helpers import ROOT
 
 RELEASES = ("current", "models-only", "models-only-q6", "depth-width", "first-networks",
@@ -37,7 +37,7 @@ def released(tmp_path_factory):
 
     def get(name: str):
         if name not in built:
-            output = release.build_release(folder / f"{name}.zip", course=name)
+            output = student_zip.build_release(folder / f"{name}.zip", course=name)
             with zipfile.ZipFile(output) as archive:
                 archive.extractall(folder / name)
             built[name] = output, folder / name / assignments.get(name).release.folder
@@ -217,7 +217,7 @@ def test_a_filled_release_notebook_earns_full_marks_through_its_own_grading_cell
 
 def test_the_leak_check_reads_notebook_cells(tmp_path):
     """A staff definition pasted into a notebook cell of the release is caught."""
-    forbidden = release.reference_definitions()
+    forbidden = student_zip.reference_definitions()
     text = (ROOT / "tests" / "reference_first_networks" / "mnist_linear.py").read_text()
     staff = next(ast.get_source_segment(text, node) for node in ast.parse(text).body
                  if isinstance(node, ast.FunctionDef) and node.name == "train_mnist")
@@ -227,6 +227,6 @@ def test_the_leak_check_reads_notebook_cells(tmp_path):
     archive = tmp_path / "release.zip"
     with zipfile.ZipFile(archive, "w") as opened:
         opened.writestr("kit/kit.ipynb", nbformat.writes(notebook))
-    assert release.find_leaks(archive, forbidden) == [
+    assert student_zip.find_leaks(archive, forbidden) == [
         "kit/kit.ipynb (cell 2): train_mnist is a copy of "
         "tests/reference_first_networks/mnist_linear.py: train_mnist"]

@@ -21,9 +21,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader import assignments
-from grader.instructor.similarity import compare, read_skeletons, student_code
-from grader.instructor.similarity_results import Code
-from grader.instructor.similarity_tokens import fingerprints, tokens
+from grader.instructor.similarity.engine import compare, read_skeletons, student_code
+from grader.instructor.similarity.results import Code
+from grader.instructor.similarity.tokens import fingerprints, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = assignments.get("current")

@@ -1,4 +1,4 @@
-"""The similarity report's pages (grader/instructor/similarity_pages.py), drawn from a
+"""The similarity report's pages (grader/instructor/similarity/pages.py), drawn from a
 hand-made Comparison, and ``bulk --similarity``: ranked pairs, the histogram, a
 side-by-side page per flagged pair-file with exactly the matching lines highlighted,
 everything a student wrote escaped, the index's link, and the pages in a real browser
@@ -17,8 +17,9 @@ import pytest
 from browser import Browser, BrowserError, find_chromium
 from helpers import ROOT, make_submission
 
-from grader.instructor import bulk_reports, similarity_pages
-from grader.instructor.similarity_results import Code, Comparison, PairFile, Region
+from grader.instructor.reports import grades
+from grader.instructor.similarity import pages as similarity_pages
+from grader.instructor.similarity.results import Code, Comparison, PairFile, Region
 
 SCRIPT = "<script>alert(1)</script>"
 ALICE = "\n".join([
@@ -213,27 +214,27 @@ def test_the_index_links_the_report_and_keeps_the_link_when_rebuilt(tmp_path):
               "submitters": [], "files": []}
     (out / "results").mkdir(parents=True)
     (out / "results" / "gina.json").write_text(json.dumps(record), encoding="utf-8")
-    bulk_reports.rebuild_reports(out)
+    grades.rebuild_reports(out)
     assert 'href="similarity.html"' not in (out / "index.html").read_text(encoding="utf-8")
     similarity_pages.write_pages(out, comparison())
     assert 'href="similarity.html"' in (out / "index.html").read_text(encoding="utf-8")
     assert 'href="index.html"' in (out / "similarity.html").read_text(encoding="utf-8")
-    bulk_reports.rebuild_reports(out)        # as merge or the next bulk run does
+    grades.rebuild_reports(out)        # as merge or the next bulk run does
     assert 'href="similarity.html"' in (out / "index.html").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------ bulk --similarity
 
 def run_bulk(*args) -> int:
-    from grader.instructor import commands
-    return commands.main(["bulk", *map(str, args)])
+    from grader.instructor.commands.main import main
+    return main(["bulk", *map(str, args)])
 
 
 @pytest.fixture
 def fake_engine(monkeypatch):
-    """Stands in for the comparison (similarity_command.comparison_of): records what
+    """Stands in for the comparison (report.comparison_of): records what
     bulk gave it and returns the hand-made comparison."""
-    from grader.instructor import similarity_command
+    from grader.instructor.similarity import report
     calls = []
 
     def comparison_of(submissions, assignment, archives, threshold, work):
@@ -241,7 +242,7 @@ def fake_engine(monkeypatch):
                       "archives": archives, "threshold": threshold})
         return comparison()
 
-    monkeypatch.setattr(similarity_command, "comparison_of", comparison_of)
+    monkeypatch.setattr(report, "comparison_of", comparison_of)
     return calls
 
 

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from grader import assignments
-from grader.instructor.shards import FAILS_AT_ONCE, cost, split
-from grader.instructor.submissions import NO_FILES, Submission
+from grader.instructor.grading.shards import FAILS_AT_ONCE, cost, split
+from grader.instructor.common.submission import NO_FILES, Submission
 from helpers import ROOT, STUDENT_FILES, make_submission, wait_for
 from slurm_cluster import Cluster, Unavailable
 from test_bulk import bulk, rows

@@ -21,7 +21,7 @@ from grader.core.results import (COUNT, FRACTION, LOSS, Measured, failed, format
                                  format_requirement, passed)
 from grader.core.source import StudentFiles
 from grader.core.table import Check, Question
-from grader.instructor.feedback import _check_view, failure_kind
+from grader.instructor.reports.feedback import _check_view, failure_kind
 from grader.judge.report import write_json
 from helpers import ROOT, STUDENT_FILES, copy_project, make_submission, run_autograder
 from test_bulk import bulk

@@ -1,18 +1,14 @@
-"""grader.instructor.submissions: finding student submissions for bulk grading (inputs built in tmp_path)."""
+"""grader.instructor.intake: finding student submissions for bulk grading (inputs built in tmp_path)."""
 
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.instructor.submissions import (
-    MAX_ENTRY_BYTES,
-    Layout,
-    Submission,
-    SubmissionsError,
-    Submitter,
-    discover,
-)
+from grader.instructor.common.submission import Submission, SubmissionsError, Submitter
+from grader.instructor.intake import folders, gradescope
+from grader.instructor.intake.files import MAX_ENTRY_BYTES
+from grader.instructor.intake.find import discover
 
 FOUR = ("models.py", "losses.py", "train.py", "gpt_model.py")
 
@@ -76,7 +72,7 @@ def test_folder_of_folders(tmp_path):
 
     layout, submissions = discover(root, tmp_path / "work")
 
-    assert layout == Layout.FOLDERS
+    assert layout == folders.FOLDERS
     assert [sub.id for sub in submissions] == sorted(sub.id for sub in submissions)
     subs = by_id(submissions)
     assert subs["alice"].status == "ok" and set(subs["alice"].files) == set(FOUR)
@@ -115,7 +111,7 @@ def test_folder_of_zips(tmp_path):
 
     layout, submissions = discover(root, work)
 
-    assert layout == Layout.ZIPS
+    assert layout == folders.ZIPS
     subs = by_id(submissions)
     assert [sub.id for sub in submissions] == ["broken", "evil", "good", "nested"]
     assert subs["good"].status == "ok" and set(subs["good"].files) == set(FOUR)
@@ -130,7 +126,7 @@ def test_folder_of_zips(tmp_path):
 
 
 def test_huge_entry_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.instructor.submissions.MAX_ENTRY_BYTES", 10)
+    monkeypatch.setattr("grader.instructor.intake.files.MAX_ENTRY_BYTES", 10)
     root = tmp_path / "in"
     root.mkdir()
     with zipfile.ZipFile(root / "big.zip", "w", zipfile.ZIP_DEFLATED) as zipped:
@@ -145,7 +141,7 @@ def test_mixed_folder(tmp_path):
     write(root / "alice")
     zip_folder(write(tmp_path / "src" / "bob"), root / "bob.zip")
     layout, submissions = discover(root, tmp_path / "work")
-    assert layout == Layout.MIXED
+    assert layout == folders.MIXED
     assert [sub.id for sub in submissions] == ["alice", "bob"]
 
 
@@ -158,7 +154,7 @@ def make_export(folder: Path) -> Path:
 
 
 def check_export(layout, submissions):
-    assert layout == Layout.GRADESCOPE
+    assert layout == gradescope.NAME
     assert [sub.id for sub in submissions] == ["111", "222"]
     ada, group = submissions
     assert ada.submitters == (Submitter("Ada Lovelace", "ada@example.edu", "1815"),)

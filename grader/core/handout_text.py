@@ -73,7 +73,7 @@ def import_rules(assignment: Assignment) -> str:
 
 def notebook_section(assignment: Assignment) -> str:
     """A Markdown section: the release's notebook handout, in Jupyter and in Colab
-    (grader/instructor/handout_notebook.py writes it)."""
+    (grader/instructor/release/handout_notebook.py writes it)."""
     notebook = f"`{assignment.release.folder}.ipynb`"
     return _section("Working in a notebook", f"{notebook} holds this README and the "
                     "skeletons' code, one cell per function or class, and cells that grade "

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 RESULTS_LIMIT = 1_000_000       # bytes: what we promise results.json stays under
-# What write_gradescope fills at most: grader/instructor/gradescope.py adds a header to the
+# What write_gradescope fills at most: grader/instructor/grading/gradescope.py adds a header to the
 # run's output afterwards (names, the files graded), and that must fit too.
 EMBED_BUDGET = 900_000
 # Downscaled pictures narrower than this are unreadable: leave them out instead.

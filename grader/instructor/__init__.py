@@ -1,2 +1,2 @@
-"""Commands only instructors run: bulk grading and its reports, the Gradescope
-bundle, the student release."""
+"""Commands only instructors run (``python -m grader``), one package per job: intake,
+grading, reports, similarity, handback, release; ``commands/`` parses and composes them."""

@@ -1,6 +1,6 @@
 """The spreadsheets an LMS hands out and takes back, read and written cell for cell:
 Canvas's gradebook export and Moodle's grading worksheet (``python -m grader export``,
-grader/instructor/lms_export.py fills them in).
+grader/instructor/handback/export.py fills them in).
 
 A sheet is written back with the header rows, the column order, the delimiter, the
 line endings, the encoding and the byte-order mark it came with; only the cells the

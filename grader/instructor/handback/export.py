@@ -13,7 +13,7 @@
 
 OUT is a bulk run's folder whose submissions came from a Canvas or Moodle download:
 each results/<id>.json then holds ``"lms": {"system", "user_id", "name", "late",
-"set_aside"}`` (grader/instructor/lms_records.py reads them). Students are matched on
+"set_aside"}`` (grader/instructor/handback/records.py reads them). Students are matched on
 the LMS's own id, never on names. No grade is written for a submission that was not graded
 (``no-files``, ``unreadable``, ``grader-error``) or that matches no row: those are
 listed, and their cells keep what the LMS file had, as do the rows of students without
@@ -24,17 +24,15 @@ there the grade stops at the maximum and the comment names the extra points.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-from grader.instructor import lms_sheets
-from grader.instructor.feedback import page_name
-from grader.instructor.lms_records import (ExportError, lms_records, not_graded_reason,
-                                           number, possible_of, summary, total_of, user_id,
-                                           warn, who)
-from grader.instructor.lms_sheets import SheetError, parse_number
-from grader.instructor.zips import FILE_MODE, check_output, write_zip
+from grader.instructor.common.zips import FILE_MODE, check_output, write_zip
+from grader.instructor.handback import sheets
+from grader.instructor.handback.records import (ExportError, lms_records, not_graded_reason,
+                                                number, possible_of, summary, total_of,
+                                                user_id, warn, who)
+from grader.instructor.handback.sheets import parse_number
+from grader.instructor.reports.feedback import page_name
 from grader.judge.report import atomic_write
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -109,13 +107,13 @@ def report_left(left: dict[str, list[str]], sheet: Path, lms: str, repeated: lis
 
 def export_canvas(args) -> int:
     records, questions = lms_records(args.out, "canvas")
-    sheet = lms_sheets.canvas_gradebook(args.gradebook)
-    column = lms_sheets.choose_column(sheet, args.column)
+    sheet = sheets.canvas_gradebook(args.gradebook)
+    column = sheets.choose_column(sheet, args.column)
     name = sheet.header[column].strip()
-    possible, maximum = possible_of(questions), lms_sheets.canvas_points_possible(sheet, column)
+    possible, maximum = possible_of(questions), sheets.canvas_points_possible(sheet, column)
     check_maximum(maximum, possible, args.scale, f"Points Possible of {name!r}")
     output = target(args.out, args.to, "canvas-import.csv", args.force)
-    rows, repeated = lms_sheets.canvas_students(sheet)
+    rows, repeated = sheets.canvas_students(sheet)
     for key in repeated:
         rows.pop(key, None)
     written, extra = [], []
@@ -141,11 +139,11 @@ def export_canvas(args) -> int:
 
 def export_moodle(args) -> int:
     records, questions = lms_records(args.out, "moodle")
-    sheet = lms_sheets.moodle_worksheet(args.worksheet)
+    sheet = sheets.moodle_worksheet(args.worksheet)
     grade, top = sheet.index("Grade"), sheet.index("Maximum Grade")
-    comments = sheet.index(lms_sheets.MOODLE_FEEDBACK)
+    comments = sheet.index(sheets.MOODLE_FEEDBACK)
     changeable = sheet.index("Grade can be changed")
-    rows, repeated = lms_sheets.moodle_participants(sheet)
+    rows, repeated = sheets.moodle_participants(sheet)
     for key in repeated:
         rows.pop(key, None)
     possible = possible_of(questions)
@@ -262,55 +260,3 @@ def export_canvas_comments(args) -> int:
     if missing:
         warn(f"{len(missing)} without a comment:\n  " + "\n  ".join(missing))
     return EXIT_OK
-
-
-def run_export(args) -> int:
-    try:
-        return args.export(args)
-    except (ExportError, SheetError) as error:
-        print(f"grader export {args.lms}: {error}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-def add_export(commands) -> None:
-    parser = commands.add_parser(
-        "export", help="grades and feedback of a bulk run back to Canvas or Moodle",
-        description="Fill in the LMS's own files from a bulk run of its download (OUT), "
-                    "matched on the LMS's ids; see each subcommand's --help.")
-    kinds = parser.add_subparsers(title="where to", metavar="LMS")
-    canvas = kinds.add_parser("canvas", help="fill Canvas's gradebook export for its import")
-    canvas.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
-    canvas.add_argument("--gradebook", type=Path, required=True, metavar="GRADEBOOK.csv",
-                        help="Canvas's gradebook export (Grades > Export)")
-    canvas.add_argument("--column", metavar="NAME", help="the assignment column to fill "
-                        "(its name, its id, or the whole header; needed when there are several)")
-    moodle = kinds.add_parser("moodle", help="fill Moodle's grading worksheet for its upload")
-    moodle.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
-    moodle.add_argument("--worksheet", type=Path, required=True, metavar="WORKSHEET.csv",
-                        help="Moodle's grading worksheet (View all submissions > Download "
-                             "grading worksheet)")
-    for sub, default in ((canvas, "canvas-import.csv"), (moodle, "moodle-worksheet.csv")):
-        sub.add_argument("--to", type=Path, metavar="FILE",
-                         help=f"where to write it (default: OUT/{default})")
-        sub.add_argument("--force", action="store_true", help="overwrite --to if it exists")
-        sub.add_argument("--scale", action="store_true",
-                         help="when the LMS's maximum differs from the run's total possible, "
-                              "write total x maximum / possible (default: refuse)")
-    zipped = kinds.add_parser("moodle-feedback", help="the feedback pages as the zip Moodle's "
-                              "'Upload multiple feedback files in a zip' reads")
-    zipped.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
-    zipped.add_argument("zip", type=Path, metavar="FEEDBACK.zip")
-    zipped.add_argument("--force", action="store_true", help="overwrite FEEDBACK.zip")
-    comments = kinds.add_parser("canvas-comments", help="a text comment per student beside "
-                                "the feedback pages, to paste in SpeedGrader")
-    comments.add_argument("out", type=Path, metavar="OUT", help="the bulk run's folder")
-    for sub, function in ((canvas, export_canvas), (moodle, export_moodle),
-                          (zipped, export_moodle_feedback), (comments, export_canvas_comments)):
-        sub.set_defaults(run=run_export, export=function, lms=sub.prog.split()[-1],
-                         command="export")
-    parser.set_defaults(run=lambda args: _no_lms(parser), command="export")
-
-
-def _no_lms(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE

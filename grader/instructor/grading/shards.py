@@ -1,5 +1,5 @@
 """Splitting a class into N parts of about equal cost, for ``bulk --shard K/N`` and
-``bulk --slurm N`` (grader/instructor/slurm.py).
+``bulk --slurm N`` (grader/instructor/grading/slurm.py).
 
 A submission's cost is what grading it can take at most: the time limit of each
 question it will run, when it has that question's files (a notebook or a script of
@@ -15,7 +15,7 @@ task of an array computes the same parts on its own.
 from __future__ import annotations
 
 from grader import assignments
-from grader.instructor.submissions import OK, Submission
+from grader.instructor.common.submission import OK, Submission
 
 FAILS_AT_ONCE = 5.0   # seconds: a question whose files are missing, a submission not graded
 HANDED_IN_SUFFIXES = (".ipynb", ".py")

@@ -1,16 +1,9 @@
-"""Gradescope's autograder: ``python -m grader gradescope-bundle autograder.zip``.
+"""Grading one submission on Gradescope's machine: ``run_autograder`` (written by
+grader/instructor/release/gradescope_bundle.py) calls ``python -m
+grader.instructor.grading.gradescope run --root /autograder`` (``run``, below).
 
-The zip is what an instructor uploads in Gradescope's "Configure Autograder". At its
-root: ``setup.sh`` (run once, as root, when Gradescope builds the image: Python, a
-venv with the CPU build of torch, an unprivileged user ``student``),
-``run_autograder`` (run for each submission) and the staff files: ``autograder.py``,
-``backend.py``, ``chargpt.py``, ``grader/``, ``data/`` and ``pyproject.toml``. It
-never holds the skeletons (a file the student did not submit counts as not
-submitted), ``tests/`` (the staff solutions) or ``benchmarks/``.
-
-Gradescope unpacks the zip into ``/autograder/source`` and puts the student's upload
-in ``/autograder/submission``. ``run_autograder`` calls ``python -m grader.instructor.gradescope
-run --root /autograder`` (``run``, below): it finds the student files, nested folders
+Gradescope unpacks the bundle into ``/autograder/source`` and puts the student's
+upload in ``/autograder/submission``. ``run`` finds the student files, nested folders
 included, grades a copy of them with ``autograder.py --gradescope-output``, and
 writes ``/autograder/results/results.json`` once, whatever happens: when the
 autograder itself fails, a score of 0 that says it was our failure.
@@ -44,25 +37,13 @@ import time
 from pathlib import Path
 
 from grader import assignments
-from grader.core.source import PROJECT_FILES
 from grader.core.table import LIMITS
 from grader.figures.html import RESULTS_LIMIT, document_size, strip_images
-from grader.instructor.submissions import find_student_files
-from grader.instructor.zips import FILE_MODE, SCRIPT_MODE, check_output, write_zip
+from grader.instructor.intake.files import find_student_files
 from grader.judge import isolation
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXIT_OK, EXIT_USAGE = 0, 2
-
-# Versions installed by setup.sh; numpy and matplotlib as in pyproject.toml.
-TORCH_VERSION = "2.13.0"
-TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"  # the CPU build: no CUDA download
-NUMPY_REQUIREMENT = "numpy>=1.24,<3"
-MATPLOTLIB_REQUIREMENT = "matplotlib>=3.5"
-
-STAFF_FILES = (*PROJECT_FILES, "pyproject.toml")
-STAFF_FOLDERS = ("grader", "data")
-SKIPPED_NAMES = ("__pycache__",)
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+EXIT_OK = 0
 
 OUTPUT_TAIL = 3000  # characters of the autograder's output kept in a failure report
 QUESTIONS_VARIABLE = "GRADER_QUESTIONS"
@@ -71,128 +52,6 @@ SANDBOX_USER_VARIABLE = "GRADER_SANDBOX_USER"
 ISOLATION_VARIABLE = "GRADER_ISOLATION"
 DEFAULT_SANDBOX_USER = "student"   # created by setup.sh
 FIGURES_VARIABLE = "GRADER_FIGURES"
-
-SETUP_SH = f"""\
-#!/usr/bin/env bash
-# Gradescope runs this once, as root on Ubuntu, when it builds the autograder image.
-set -euo pipefail
-ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
-if ! command -v python3 >/dev/null || ! python3 -c "import venv, ensurepip" 2>/dev/null; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-pip python3-venv
-fi
-python3 -m venv "$ROOT/venv"
-"$ROOT/venv/bin/python" -m pip install --upgrade pip
-"$ROOT/venv/bin/python" -m pip install "torch=={TORCH_VERSION}" --index-url {TORCH_INDEX_URL}
-"$ROOT/venv/bin/python" -m pip install "{NUMPY_REQUIREMENT}" "{MATPLOTLIB_REQUIREMENT}"
-if ! id -u student >/dev/null 2>&1; then
-    useradd --no-create-home --shell /usr/sbin/nologin student
-fi
-# bubblewrap keeps each question in a sandbox; where the container allows no user
-# namespaces it cannot start, and the grader says so in the results and goes on
-# with the user "student" alone.
-if ! command -v bwrap >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap \
-        || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap) \
-        || echo "setup.sh: bubblewrap could not be installed; student code runs as student only"
-fi
-# Student code runs as "student": the labels in source/data must be root's alone.
-chmod -R go-rwx "$ROOT/source"
-"""
-
-# If Python itself cannot start, write a failure report here so that Gradescope
-# still shows the student a result that says it is our fault.
-RUN_AUTOGRADER = """\
-#!/usr/bin/env bash
-# Gradescope runs this for each submission; grading is in grader/instructor/gradescope.py.
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-{course_line}if [ -n "${AUTOGRADER_PYTHON:-}" ]; then
-    PYTHON="$AUTOGRADER_PYTHON"
-elif [ -x "$ROOT/venv/bin/python" ]; then
-    PYTHON="$ROOT/venv/bin/python"
-else
-    PYTHON=python3
-fi
-chmod -R go-rwx "$ROOT/source" 2>/dev/null  # in case the image was built without setup.sh's
-cd "$ROOT/source" && "$PYTHON" -m grader.instructor.gradescope run --root "$ROOT"
-status=$?
-if [ ! -s "$ROOT/results/results.json" ]; then
-    mkdir -p "$ROOT/results"
-    cat > "$ROOT/results/results.json" <<EOF
-{"score": 0, "output_format": "text", "output": "The autograder itself failed (our failure, not yours): it could not start (status $status); your instructor has been notified in the test output", "tests": [{"name": "Autograder error", "score": 0, "max_score": {max_score}, "status": "failed", "output": "python -m grader.instructor.gradescope exited with status $status and wrote no results", "visibility": "visible"}]}
-EOF
-fi
-exit 0
-"""
-
-
-class BundleError(Exception):
-    """A bundle that must not be written; the message says why and what to do."""
-
-
-# ---------------------------------------------------------------- the bundle
-
-def bundle_files(root: Path = PROJECT_ROOT) -> dict[str, Path]:
-    """Map each staff file's path inside the bundle ('/'-separated) to its source.
-
-    Raises BundleError when a file the autograder needs is missing."""
-    wanted = [root / name for name in STAFF_FILES]
-    wanted.append(root / "grader" / "README.md")
-    for folder in STAFF_FOLDERS:
-        pattern = "*.py" if folder == "grader" else "*"
-        wanted += sorted(path for path in (root / folder).rglob(pattern) if path.is_file()
-                         and not any(part in SKIPPED_NAMES for part in path.parts))
-    missing = [str(path.relative_to(root)) for path in wanted if not path.is_file()]
-    missing += [f"{folder}/" for folder in STAFF_FOLDERS
-                if not any(path.parent.name == folder for path in wanted)]
-    if missing:
-        raise BundleError(f"cannot build the bundle: missing {', '.join(missing)} in {root}")
-    return {path.relative_to(root).as_posix(): path for path in wanted}
-
-
-def build_bundle(output: Path, force: bool = False, root: Path = PROJECT_ROOT,
-                 course: str | None = None) -> Path:
-    """Write the Gradescope zip to ``output`` (atomically, sorted entries, fixed dates)
-    and return its path; with ``course``, every submission is graded as that course
-    version (else each is recognised from its files). Raises BundleError when
-    ``output`` exists and ``force`` is false, when its folder is missing, or when a
-    staff file is missing."""
-    output = check_output(output, force, BundleError)
-    contents = {name: (path.read_bytes(), FILE_MODE) for name, path in bundle_files(root).items()}
-    contents["setup.sh"] = (SETUP_SH.encode("utf-8"), SCRIPT_MODE)
-    course_line = (f'export {COURSE_VARIABLE}="${{{COURSE_VARIABLE}:-{course}}}"\n'
-                   if course else "")
-    script = RUN_AUTOGRADER.replace("{course_line}", course_line).replace(
-        "{max_score}", f"{max_score(course):g}")
-    contents["run_autograder"] = (script.encode("utf-8"), SCRIPT_MODE)
-    return write_zip(output, contents)
-
-
-def run_gradescope_bundle(args: argparse.Namespace) -> int:
-    try:
-        output = build_bundle(args.output, force=args.force, course=args.course)
-    except BundleError as error:
-        print(f"grader gradescope-bundle: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"wrote {output}; upload it in Gradescope's 'Configure Autograder'")
-    return EXIT_OK
-
-
-def add_gradescope_bundle(commands) -> None:
-    parser = commands.add_parser(
-        "gradescope-bundle", help="build the zip to upload as Gradescope's autograder",
-        description="Build Gradescope's autograder zip: setup.sh, run_autograder and the "
-                    "staff files; never the skeletons, tests/ or benchmarks/. Two builds "
-                    "are byte-identical.")
-    parser.add_argument("output", type=Path, metavar="autograder.zip",
-                        help="where to write the zip")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite the zip if it already exists")
-    assignments.add_course_option(
-        parser, "grade every submission as this course version or assignment (default: "
-                "recognised from each submission's files; names below)")
-    parser.set_defaults(run=run_gradescope_bundle, command="gradescope-bundle")
-
 
 # ---------------------------------------------------------------- grading one submission
 
@@ -375,7 +234,7 @@ def run(root: Path) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m grader.instructor.gradescope",
+        prog="python -m grader.instructor.grading.gradescope",
         description="Grade one Gradescope submission (run_autograder calls this).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     grade_one = commands.add_parser("run", help="grade ROOT/submission into ROOT/results")

@@ -3,7 +3,7 @@
 ``student_code(folder, assignment, owner)`` reads, per file the assignment grades,
 the code a student wrote: the file handed in, or the module made from their
 notebooks and scripts (core/handed_in.py, as the judge makes it). ``compare(codes,
-archive_codes, skeletons)`` fingerprints each (similarity_tokens.py: names and
+archive_codes, skeletons)`` fingerprints each (tokens.py: names and
 literals normalised, k-grams winnowed as MOSS does), removes from every side the
 skeleton's k-grams (filling in a blank shares nothing with the next student because
 of the skeleton) and, in a class of ``COMMON_MIN_CLASS`` or more, the fingerprints
@@ -33,9 +33,9 @@ import numpy as np
 
 from grader.core.handed_in import HandedIn, read_submission, skeleton_names
 from grader.core.source import PROJECT_FILES
-from grader.instructor.similarity_regions import regions_of
-from grader.instructor.similarity_results import Code, Comparison, PairFile
-from grader.instructor.similarity_tokens import Prints, all_hashes, fingerprints
+from grader.instructor.similarity.regions import regions_of
+from grader.instructor.similarity.results import Code, Comparison, PairFile
+from grader.instructor.similarity.tokens import Prints, all_hashes, fingerprints
 
 MAX_BYTES = 1_000_000     # a longer file is compared on its first megabyte, with a note
 DEFAULT_THRESHOLD = 0.5   # flagged when one side shares at least half its fingerprints
@@ -135,7 +135,7 @@ def _truncated(text: str) -> tuple[str, str]:
 
 def read_skeletons(assignment, root: Path | None = None) -> dict[str, str]:
     """Each expected file's released skeleton text ('' when it cannot be read)."""
-    root = root or Path(__file__).resolve().parents[2]
+    root = root or Path(__file__).resolve().parents[3]
     found = {}
     for student_file in assignment.files:
         try:

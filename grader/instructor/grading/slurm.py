@@ -2,7 +2,7 @@
 
 The command runs where the instructor types it (a cluster's login node). It finds the
 submissions once, chooses the course version once, splits the class into N parts of
-about equal cost (grader/instructor/shards.py) and writes, under OUT/slurm/:
+about equal cost (grader/instructor/grading/shards.py) and writes, under OUT/slurm/:
 
     plan.json       each shard's submissions (id, result file, files' digest) and the
                     settings a result must have been graded with to count
@@ -34,9 +34,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.instructor.bulk_reports import rebuild_reports
-from grader.instructor.shards import cost, parts
-from grader.instructor.submissions import safe_name
+from grader.instructor.common.submission import safe_name
+from grader.instructor.grading.shards import cost, parts
+from grader.instructor.reports.grades import rebuild_reports
 from grader.judge.report import atomic_write
 
 SBATCH, SQUEUE = "sbatch", "squeue"

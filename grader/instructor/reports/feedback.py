@@ -14,8 +14,8 @@
                                 (and similarity.html, where a similarity report is)
 
 Both are rebuilt from OUTDIR/results/ (with output/ and plots/) whenever grades.csv
-is (grader/instructor/bulk_reports.py), so ``merge`` writes them too. The pages come
-from Jinja2 templates (grader/instructor/templates/) with autoescaping on: everything
+is (grader/instructor/reports/grades.py), so ``merge`` writes them too. The pages come
+from Jinja2 templates (grader/instructor/reports/templates/) with autoescaping on: everything
 a student wrote reaches the page as text.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from grader.core.results import format_figure, format_requirement
 from grader.figures.html import png_within
-from grader.instructor.submissions import GRADED, safe_name
+from grader.instructor.common.submission import GRADED, safe_name
 from grader.judge.report import atomic_write
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,7 +38,7 @@ FIGURE_BUDGET = 600_000
 FIGURE_CHOICES = ("key", "all", "none")
 COMMON_FAILURES = 5       # per question, on the index
 SLOWEST = 5
-SIMILARITY_PAGE = "similarity.html"     # grader/instructor/similarity_pages.py
+SIMILARITY_PAGE = "similarity.html"     # grader/instructor/similarity/pages.py
 # A number: 5,000 is one (a comma before three digits), "1, 3" two.
 NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?(e[-+]?\d+)?%?", re.IGNORECASE)
 PATH = re.compile(r"(?<![\w.])/[^\s()'\"]+")      # a file's absolute path

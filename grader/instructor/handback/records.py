@@ -1,5 +1,5 @@
 """The submissions of a bulk run that came from an LMS download, as ``python -m grader
-export`` (grader/instructor/lms_export.py) hands them back: who each is on the LMS,
+export`` (grader/instructor/handback/export.py) hands them back: who each is on the LMS,
 what it earned, and the link-free summary that goes into a comment.
 
 A record of such a submission (OUT/results/<id>.json) holds ``"lms": {"system":
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from grader.instructor.bulk_reports import graded_questions, load_records
-from grader.instructor.submissions import GRADED
+from grader.instructor.reports.grades import graded_questions, load_records
+from grader.instructor.common.submission import GRADED
 
 LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle"}
 

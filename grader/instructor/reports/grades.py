@@ -1,51 +1,22 @@
-"""The reports of a bulk run (grader/instructor/bulk.py): ``grades.csv``, ``summary.png``
-and the HTML pages (grader/instructor/feedback.py), rebuilt from the per-submission
+"""The reports of a bulk run (grader/instructor/grading/bulk.py): ``grades.csv``, ``summary.png``
+and the HTML pages (grader/instructor/reports/feedback.py), rebuilt from the per-submission
 results in OUTDIR/results/ after every run and by ``python -m grader merge``."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import assignments
 from grader.core.table import Question
-from grader.instructor import feedback
-from grader.instructor.submissions import GRADED, GRADER_ERROR, NO_FILES
+from grader.instructor.common.records import graded_questions, load_records, records_course
+from grader.instructor.common.submission import GRADED, GRADER_ERROR, NO_FILES
+from grader.instructor.reports import feedback
 from grader.judge.report import atomic_write
 
 STATUS_ORDER = (GRADED, GRADER_ERROR, "unreadable", NO_FILES)
-
-
-def load_records(out: Path) -> list[dict]:
-    records = []
-    for path in sorted((out / "results").glob("*.json")):
-        try:
-            records.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue   # a damaged file is redone by the next run
-    return sorted(records, key=lambda record: record.get("id", ""))
-
-
-def records_course(records: list[dict]) -> str:
-    """The assignment (course version) of the table: --course if given, else the
-    one most submissions were recognised as (each row names its own)."""
-    named = [record.get("course") or ((record.get("result") or {}).get("course"))
-             for record in records]
-    named = [name for name in named if name in assignments.names()]
-    # On a tie, the first in registry order (the same on every run).
-    return max((name for name in assignments.names() if name in named),
-               key=named.count, default=assignments.default_name())
-
-
-def graded_questions(records: list[dict]) -> list:
-    """The questions these records were graded on (all unless -q chose some)."""
-    questions = assignments.get(records_course(records)).questions
-    chosen = {q for record in records for q in record.get("questions") or ()}
-    return [q for q in questions if q.id in chosen] if chosen else list(questions)
 
 
 def csv_text(records: list[dict]) -> str:

@@ -8,16 +8,17 @@ per run. One bad submission costs only its own row. Results go to OUTDIR:
     results/<id>.json   what the run found: submitters, status, the autograder's JSON
     output/<id>.txt     everything the autograder printed for that submission
     grades.csv          rebuilt from results/ after every run (and by ``merge``;
-                        grader/instructor/bulk_reports.py)
+                        grader/instructor/reports/grades.py)
     summary.png         totals and each question's pass rate
     similarity.csv, similarity.html, similarity/
                         with --similarity, after grading: who shares code with whom
-                        (grader/instructor/similarity_pages.py); never a grade
+                        (grader/instructor/commands/bulk.py runs grader/instructor/
+                        similarity/ after this module); never a grade
 
 While a run is alive it keeps its unpacked zips, its staff copy and its job folders
 in OUTDIR/.work/run-*/ and holds a lock there: a second run on the same OUTDIR refuses,
 and the ``autograder.py`` processes it starts end with it, even when it is killed
-(grader/instructor/work_folder.py, grader/core/lifetime.py).
+(grader/instructor/grading/work_folder.py, grader/core/lifetime.py).
 
 Each file is written atomically. Re-running the same command skips submissions
 whose result matches their files, the seed, the options and the grader version;
@@ -27,7 +28,6 @@ recorded as ``grader-error``, never as points the student lost.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json
@@ -45,21 +45,21 @@ from grader import assignments
 from grader.core import lifetime
 from grader.core.source import PROJECT_FILES
 from grader.core.table import LIMITS
-from grader.instructor import shards
-from grader.instructor.bulk_reports import rebuild_reports
-from grader.instructor.feedback import FIGURE_CHOICES
-from grader.instructor.submissions import (AUTO, GRADED, GRADER_ERROR, LAYOUT_CHOICES, OK,
-                                           Submission, SubmissionsError, find, safe_name)
-from grader.instructor.work_folder import Busy, WorkFolder, read_only_staff_copy
+from grader.instructor.common.submission import (GRADED, GRADER_ERROR, OK, Submission,
+                                                 SubmissionsError, safe_name)
+from grader.instructor.grading import shards, slurm
+from grader.instructor.grading.work_folder import Busy, WorkFolder, read_only_staff_copy
+from grader.instructor.intake.courses import course_note, majority, recognise_each
+from grader.instructor.intake.find import AUTO, find
+from grader.instructor.reports.grades import rebuild_reports
 from grader.judge import confinement, isolation
 from grader.judge.data import DataProblem, JudgeData
 from grader.judge.report import atomic_write
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 STAFF_ROOT_FILES = PROJECT_FILES
 STAFF_FOLDERS = ("grader", "data")
 PROGRESS_SECONDS = 10.0
-DEFAULT_THRESHOLD = 0.5    # --similarity-threshold (similarity_results.Comparison's default)
 
 
 def grader_version(root: Path = PROJECT_ROOT) -> str:
@@ -274,111 +274,7 @@ class _Lines:
         self.stream.flush()
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--shard takes K/N, e.g. 1/4; got {text!r}")
-    if not 1 <= k <= n:
-        raise argparse.ArgumentTypeError(f"--shard {text}: K must be between 1 and N")
-    return k, n
-
-
-def add_bulk(commands) -> None:
-    parser = commands.add_parser(
-        "bulk", help="grade a folder of submissions into a CSV",
-        description="Grade every submission in SUBMISSIONS (a folder of per-student "
-                    "folders or .zip files, Gradescope's 'Export Submissions', Canvas's "
-                    "'Download Submissions' or Moodle's 'Download all submissions', "
-                    "unpacked or zipped) into OUTDIR. Re-running resumes.")
-    parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
-    parser.add_argument("--layout", choices=LAYOUT_CHOICES, default=AUTO,
-                        help="what SUBMISSIONS is (default auto: detected from the names, "
-                             "and said once): folders (per-student folders or zips), "
-                             "gradescope, canvas or moodle")
-    parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
-                        help="where results, grades.csv, summary.png, index.html and "
-                             "the feedback pages go")
-    parser.add_argument("--jobs", type=int, metavar="N",
-                        help="submissions graded at once (default: the number of cores, "
-                             "or 1 per task with --slurm, which asks for one CPU per job; "
-                             "each sandbox uses one torch thread)")
-    parser.add_argument("--seed", type=int, default=LIMITS.default_seed)
-    parser.add_argument("--force", action="store_true", help="regrade everything")
-    parser.add_argument("--shard", type=parse_shard, metavar="K/N",
-                        help="grade only the K-th of N parts of about equal cost (combine "
-                             "with merge)")
-    parser.add_argument("--slurm", type=int, metavar="N",
-                        help="grade as a Slurm array job of N tasks (one shard each, into "
-                             "OUTDIR/shards/K) and a merge job after it into OUTDIR; "
-                             "running it again submits only the shards not finished")
-    parser.add_argument("--slurm-option", action="append", default=[], metavar="ARG",
-                        help="with --slurm: an option for sbatch, written with '=', e.g. "
-                             "--slurm-option=--partition=short (repeatable; it overrides "
-                             "the request the scripts make)")
-    parser.add_argument("--slurm-dry-run", action="store_true",
-                        help="with --slurm: write the plan and the batch scripts under "
-                             "OUTDIR/slurm, and print the sbatch commands, submitting "
-                             "nothing")
-    parser.add_argument("-q", "--questions", metavar="QUESTIONS",
-                        help="grade only these questions, e.g. q1,q2 (default: all)")
-    parser.add_argument("--time-limit-scale", type=float, default=1.0, metavar="X")
-    parser.add_argument("--memory-limit", type=int, default=LIMITS.memory_mb, metavar="MB")
-    parser.add_argument("--enforce-imports", action="store_true")
-    parser.add_argument("--save-plots", action="store_true",
-                        help="save each submission's plots under OUTDIR/plots/<id>/ "
-                             "(the feedback pages show them)")
-    _add_feedback_figures(parser)
-    parser.add_argument("--sandbox-user", metavar="NAME",
-                        help="run student code as the unprivileged user NAME (when run as "
-                             "root): it cannot read the test labels or change the grader")
-    parser.add_argument("--isolation", choices=confinement.MODES, default="auto",
-                        help="where student code runs, as for autograder.py (default auto: "
-                             "bubblewrap where it works, chosen once for the whole run)")
-    parser.add_argument("--similarity", action="store_true",
-                        help="after grading, compare every pair of submissions' code (the "
-                             "skeleton's left out) into OUTDIR/similarity.csv and "
-                             "similarity.html, linked from index.html; it never changes a "
-                             "grade (not with --shard: run `python -m grader similarity` "
-                             "after merge)")
-    parser.add_argument("--similarity-threshold", type=float, metavar="X",
-                        help="with --similarity: flag a pair-file when the larger of its "
-                             "two shares of matching code reaches X, between 0 and 1 "
-                             f"(default {DEFAULT_THRESHOLD:g})")
-    parser.add_argument("--archive", type=Path, action="append", default=[], metavar="DIR",
-                        help="with --similarity: earlier terms or public solutions, laid "
-                             "out as submissions, to compare each student with "
-                             "(repeatable; never compared among themselves)")
-    assignments.add_course_option(
-        parser, "the course version or assignment every submission is graded as "
-                "(default: the one most submissions are recognised as; names below)")
-    parser.set_defaults(run=run_bulk, command="bulk")
-
-
-def add_merge(commands) -> None:
-    parser = commands.add_parser(
-        "merge", help="combine bulk output folders (e.g. shards) into one",
-        description="Copy the results of several bulk OUTDIRs into --out and rebuild "
-                    "grades.csv and summary.png there. For a similarity report of the "
-                    "whole class, run `python -m grader similarity` on the submissions "
-                    "into the merged folder afterwards (index.html then links it).")
-    parser.add_argument("folders", type=Path, nargs="*", metavar="OUTDIR")
-    parser.add_argument("--out", type=Path, required=True, metavar="OUTDIR")
-    parser.add_argument("--plan", type=Path, metavar="PLAN",
-                        help="the plan a --slurm run wrote (OUTDIR/slurm/plan.json): merge "
-                             "each shard's own submissions from OUTDIR/shards/K and list "
-                             "the shards not finished and the submissions not graded")
-    _add_feedback_figures(parser)
-    parser.set_defaults(run=run_merge, command="merge")
-
-
-def _add_feedback_figures(parser) -> None:
-    parser.add_argument("--feedback-figures", choices=FIGURE_CHOICES, default="key",
-                        help="which saved figures each feedback page shows: each "
-                             "question's key figure (default), all, or none")
-
-
-def _instructor_extras(command: str) -> str:
+def instructor_extras(command: str) -> str:
     """'' when the instructor extras bulk needs are installed, else what to do."""
     missing = [name for name in ("jinja2", "tqdm") if importlib.util.find_spec(name) is None]
     if not missing:
@@ -388,46 +284,11 @@ def _instructor_extras(command: str) -> str:
             "python -m pip install -e \".[instructor]\"")
 
 
-def recognise_each(submissions: list[Submission], scratch: Path) -> dict[str, str]:
-    """The course version each readable submission's files look like, by id."""
-    found = {}
-    for submission in submissions:
-        if submission.status != OK:
-            continue
-        folder = scratch / safe_name(submission.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, path in submission.files.items():
-            shutil.copyfile(path, folder / name)
-        found[submission.id] = assignments.recognise(folder)[0].name
-    return found
-
-
-def majority(recognised: dict[str, str]) -> str:
-    """The version most submissions match (on a tie, the first in registry order)."""
-    names = list(recognised.values())
-    return max(assignments.names(), key=lambda name: (names.count(name),
-               -assignments.names().index(name))) if names else assignments.default_name()
-
-
-def course_note(course: str, recognised: dict[str, str], chosen: bool) -> str:
-    """The one line that says which version the class is graded as, and how many
-    submissions look like another (flagged in the CSV's recognised_as column)."""
-    others = {}
-    for name in recognised.values():
-        if name != course:
-            others[name] = others.get(name, 0) + 1
-    why = "as --course says" if chosen else (
-        f"the version {len(recognised) - sum(others.values())} of {len(recognised)} "
-        "readable submissions match; give --course to choose another")
-    line = f"Grading every submission as {course} ({why})"
-    if others:
-        line += ("; " + ", ".join(f"{count} look like {name}" for name, count in
-                                  sorted(others.items()))
-                 + ": flagged in grades.csv (recognised_as) and index.html")
-    return line
-
-
-def run_bulk(args) -> int:
+def run_bulk(args, after=None) -> int:
+    """Grade the class of ``args`` (parsed by grader/instructor/commands/bulk.py) into
+    ``args.out``; then, with the grades written and the submissions still unpacked,
+    ``after(out, submissions, course)`` when given (``bulk --similarity``): its exit
+    status is the run's. Returns the exit status."""
     questions = _questions(args.questions)
     if args.jobs is None:
         args.jobs = 1 if args.slurm else os.cpu_count() or 1
@@ -439,13 +300,9 @@ def run_bulk(args) -> int:
         print("grader bulk: --jobs must be at least 1, --time-limit-scale positive and "
               "--memory-limit at least 256", file=sys.stderr)
         return 2
-    missing = _instructor_extras("bulk")
+    missing = instructor_extras("bulk")
     if missing:
         print(missing, file=sys.stderr)
-        return 2
-    problem = similarity_problem(args)
-    if problem:
-        print(f"grader bulk: {problem}", file=sys.stderr)
         return 2
     if not lifetime.parent_death_supported():
         print("grader bulk: on this system, if this command is killed outright (kill -9), "
@@ -463,13 +320,13 @@ def run_bulk(args) -> int:
         return 2
     try:
         with lifetime.terminate_as_interrupt():
-            return _bulk(args, questions, out, work)
+            return _bulk(args, questions, out, work, after)
     finally:
         for problem in work.close():
             print(f"grader bulk: could not delete {problem}", file=sys.stderr)
 
 
-def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
+def _bulk(args, questions: list[str], out: Path, work: WorkFolder, after) -> int:
     try:
         found = find(args.submissions, work.folder / "unpacked", args.layout)
     except SubmissionsError as error:
@@ -495,7 +352,6 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
     for note in found.notes:
         print(f"grader bulk: note: {note}", file=sys.stderr)
     if args.slurm:
-        from grader.instructor import slurm
         return slurm.submit(args, submissions, settings, files_digest, out, PROJECT_ROOT)
     staff = read_only_staff_copy(work.folder / "staff", PROJECT_ROOT, STAFF_ROOT_FILES,
                                  STAFF_FOLDERS)
@@ -542,9 +398,8 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder) -> int:
         return 143 if isinstance(stopped, lifetime.Terminated) else 130
     print(rebuild_reports(out, args.feedback_figures))
     print(f"wrote {out / 'grades.csv'} and {out / 'summary.png'}")
-    if args.similarity:     # the grades are written: similarity never changes them
-        from grader.instructor.similarity_pages import run_similarity_after_bulk
-        return run_similarity_after_bulk(args, out, submissions, course)
+    if after is not None:   # the grades are written: nothing after them changes one
+        return after(out, submissions, course)
     return 0
 
 
@@ -561,30 +416,6 @@ def slurm_problem(args) -> str:
     if args.similarity:
         return ("--similarity compares the whole class, after the merge job: once it has "
                 "run, give `python -m grader similarity SUBMISSIONS --out OUTDIR`")
-    return ""
-
-
-def similarity_problem(args) -> str:
-    """What is wrong with bulk's similarity options ('' if nothing), said before
-    anything is graded."""
-    if not args.similarity:
-        if args.archive or args.similarity_threshold is not None:
-            return "--archive and --similarity-threshold go with --similarity"
-        return ""
-    if args.shard:
-        return ("--similarity compares the whole class, and a --shard run sees only its "
-                "part: grade the shards, merge them, then run "
-                "`python -m grader similarity SUBMISSIONS --out MERGED`")
-    threshold = args.similarity_threshold
-    if threshold is not None and not 0 < threshold <= 1:
-        return f"--similarity-threshold takes a share between 0 and 1 (0.5 is half); got {threshold:g}"
-    for folder in args.archive:
-        if not folder.exists():
-            return f"--archive {folder}: there is no such folder; give a folder of earlier " \
-                   "submissions or public solutions, laid out as submissions"
-    if importlib.util.find_spec("grader.instructor.similarity") is None:
-        return ("--similarity needs grader/instructor/similarity.py (the comparison), "
-                "which this copy of the grader lacks")
     return ""
 
 
@@ -625,7 +456,7 @@ def _run_jobs(jobs: list[Job], workers: int, crew: Crew) -> None:
 
 
 def run_merge(args) -> int:
-    missing = _instructor_extras("merge")
+    missing = instructor_extras("merge")
     if missing:
         print(missing, file=sys.stderr)
         return 2
@@ -635,8 +466,7 @@ def run_merge(args) -> int:
               "(a --slurm run's), not both", file=sys.stderr)
         return 2
     if args.plan:
-        from grader.instructor.slurm import merge_planned
-        return merge_planned(args.plan.resolve(), out, args.feedback_figures)
+        return slurm.merge_planned(args.plan.resolve(), out, args.feedback_figures)
     for folder in args.folders:
         results = folder / "results"
         if not results.is_dir():

@@ -1,5 +1,5 @@
 """What a similarity comparison found, as plain values: the engine
-(``similarity.py``) returns a ``Comparison`` and the pages (``similarity_pages.py``)
+(``engine.py``) returns a ``Comparison`` and the pages (``pages.py``)
 draw one, so that either can change without the other.
 
 Nothing here, nor anything about similarity, ever changes a grade: it is evidence

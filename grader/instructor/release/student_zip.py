@@ -6,7 +6,7 @@ course: ``autograder.py``, ``backend.py``, ``chargpt.py``, ``pyproject.toml``), 
 data files, the ``grader/`` folder (the autograder) with its own assignment's package
 of ``grader/assignments/`` and no other's, and a README written for students from its
 table (the repository's README has staff sections), and the handout as a notebook,
-``<folder>.ipynb`` (grader/instructor/handout_notebook.py). It never holds ``tests/`` (the
+``<folder>.ipynb`` (grader/instructor/release/handout_notebook.py). It never holds ``tests/`` (the
 staff reference solutions) or ``benchmarks/`` (they import them).
 
 A release that holds the scored labels back (``Release.holds_back``) ships each
@@ -34,12 +34,12 @@ import numpy as np
 from grader import assignments
 from grader.core.handout_text import notebook_section
 from grader.core.table import Assignment, DataFile
-from grader.instructor.handout_notebook import handout_notebook, notebook_name
-from grader.instructor.zips import FILE_MODE, check_output, write_zip
+from grader.instructor.common.zips import FILE_MODE, check_output, write_zip
+from grader.instructor.release.handout_notebook import handout_notebook, notebook_name
 from grader.judge.data import DataProblem, JudgeData, arrays_digest
 from grader.judge.isolation import public_data
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # A reference def/class with more statements than this must not appear in the release.
 MAX_SHARED_STATEMENTS = 3
 

@@ -1,5 +1,5 @@
 """The release's handout as a notebook: ``<release folder>.ipynb`` beside
-``autograder.py`` in the student zip (grader/instructor/release.py).
+``autograder.py`` in the student zip (grader/instructor/release/student_zip.py).
 
 Its cells, in order:
 

@@ -1,4 +1,4 @@
-"""The similarity report's HTML, drawn from a ``Comparison`` (similarity_results.py):
+"""The similarity report's HTML, drawn from a ``Comparison`` (results.py):
 
     OUTDIR/similarity.html                  the pairs ranked by shared code, a histogram
                                             of each student's best score, the threshold,
@@ -9,7 +9,7 @@
                                             colour and number on both sides, matching
                                             regions starting on the same row
 
-Like the feedback pages (feedback.py), each page is self-contained (styles and the
+Like the feedback pages (grader/instructor/reports/feedback.py), each page is self-contained (styles and the
 figure inline, no script, no network: it opens from disk) and comes from a Jinja2
 template with autoescaping on, so student code reaches the page as text.
 Nothing here changes a grade: the pages are evidence for a person to read.
@@ -24,9 +24,10 @@ from itertools import zip_longest
 from pathlib import Path
 
 from grader.figures.drawing import BLUE, VERMILLION, new_figure
-from grader.instructor import feedback
-from grader.instructor.similarity_results import Code, Comparison, PairFile, Region
-from grader.instructor.submissions import safe_name
+from grader.instructor.common.submission import safe_name
+from grader.instructor.reports import feedback
+from grader.instructor.reports.grades import rebuild_index
+from grader.instructor.similarity.results import Code, Comparison, PairFile, Region
 from grader.judge.report import atomic_write
 
 PAGE = feedback.SIMILARITY_PAGE
@@ -78,49 +79,8 @@ def write_pages(out: Path, comparison: Comparison) -> list[Path]:
         notes=comparison.notes, histogram=histogram_uri(students, comparison.threshold),
         index=(out / "index.html").is_file(), max_rows=MAX_ROWS)
     atomic_write(out / PAGE, page)
-    from grader.instructor.bulk_reports import rebuild_index
     rebuild_index(out)
     return [out / PAGE, *written]
-
-
-def run_similarity_after_bulk(args, out: Path, submissions: list, course: str) -> int:
-    """``bulk --similarity``: compare the class just graded (its submissions, still
-    unpacked) and the ``--archive`` folders, then write similarity.csv and the pages
-    into ``out``. The grades are written before: a failure here leaves them as they
-    are. Returns the exit status."""
-    import sys
-    import traceback
-
-    import tempfile
-
-    from grader import assignments
-    from grader.instructor.bulk import DEFAULT_THRESHOLD
-    from grader.instructor.similarity_command import comparison_of, write_report
-    from grader.instructor.submissions import SubmissionsError
-
-    threshold = DEFAULT_THRESHOLD if args.similarity_threshold is None \
-        else args.similarity_threshold
-    try:
-        with tempfile.TemporaryDirectory(prefix="grader-similarity-") as work:
-            comparison = comparison_of(submissions, assignments.get(course),
-                                       list(args.archive), threshold, Path(work))
-        write_report(out, comparison)       # similarity.csv, then write_pages
-        pages = [out / PAGE, *sorted((out / PAIR_FOLDER).glob("*.html"))]
-    except SubmissionsError as error:       # an --archive folder that cannot be read
-        print(f"grader bulk: --archive: {error}; the grades are written, without a "
-              "similarity report", file=sys.stderr)
-        return 2
-    except Exception:  # noqa: BLE001 - ours: the grades stand, say what failed
-        traceback.print_exc()
-        print("grader bulk: the grades and pages are written, but the similarity report "
-              "failed (a bug of ours, not of your input); please report the traceback "
-              "above", file=sys.stderr)
-        return 3
-    flagged = sum(pair.flagged for pair in comparison.pairs)
-    print(f"similarity: {flagged} pair-files flagged at {share_text(threshold)} "
-          f"({len(pages) - 1} side-by-side pages); wrote {out / 'similarity.csv'} and "
-          f"{out / PAGE} (evidence for a person to read: no grade changes)")
-    return 0
 
 
 def share_text(value: float) -> str:

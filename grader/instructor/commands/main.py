@@ -11,42 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from pathlib import Path
 
-from grader import assignments
-from grader.instructor import bulk
-from grader.instructor.gradescope import add_gradescope_bundle
-from grader.instructor.lms_export import add_export
-from grader.instructor.similarity_command import add_similarity
+from grader.instructor.commands import bulk, export, release, similarity
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERNAL = 0, 2, 3
-
-
-def run_release(args: argparse.Namespace) -> int:
-    """Build the student zip; see grader/instructor/release.py."""
-    from grader.instructor import release
-
-    try:
-        output = release.build_release(args.output, force=args.force, course=args.course)
-    except release.ReleaseError as error:
-        print(f"grader release: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"wrote {output}")
-    return EXIT_OK
-
-
-def add_release(commands) -> None:
-    parser = commands.add_parser(
-        "release", help="build the zip that students download",
-        description="Build the student zip: skeletons, autograder, data and a student "
-                    "README; never tests/ or benchmarks/. Two builds are byte-identical.")
-    parser.add_argument("output", type=Path, metavar="OUT.zip", help="where to write the zip")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite OUT.zip if it already exists")
-    assignments.add_course_option(
-        parser, f"which course version or assignment to ship (default: "
-                f"{assignments.default_name()}; names below)", default=assignments.default_name())
-    parser.set_defaults(run=run_release, command="release")
+EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,10 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     bulk.add_bulk(commands)
     bulk.add_merge(commands)
-    add_gradescope_bundle(commands)
-    add_release(commands)
-    add_export(commands)
-    add_similarity(commands)
+    release.add_gradescope_bundle(commands)
+    release.add_release(commands)
+    export.add_export(commands)
+    similarity.add_similarity(commands)
     return parser
 
 

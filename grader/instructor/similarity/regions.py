@@ -13,8 +13,8 @@ import bisect
 
 import numpy as np
 
-from grader.instructor.similarity_results import Region
-from grader.instructor.similarity_tokens import K, W, Prints
+from grader.instructor.similarity.results import Region
+from grader.instructor.similarity.tokens import K, W, Prints
 
 GAP = K + W   # tokens allowed between two fingerprints of one region, on either side
 
