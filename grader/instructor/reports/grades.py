@@ -12,6 +12,7 @@ from pathlib import Path
 
 from grader.core.table import Question
 from grader.instructor.common.records import graded_questions, load_records, records_course
+from grader.instructor.common.spreadsheet import text_cell
 from grader.instructor.common.submission import GRADED, GRADER_ERROR, NO_FILES
 from grader.instructor.reports import feedback
 from grader.judge.report import atomic_write
@@ -22,7 +23,8 @@ STATUS_ORDER = (GRADED, GRADER_ERROR, "unreadable", NO_FILES)
 def csv_text(records: list[dict]) -> str:
     """grades.csv: a row of points possible, then one row per student (a group
     submission gives one row per member). From Canvas or Moodle, two more columns
-    after sid: the student's LMS id and whether the LMS marked the work late."""
+    after sid: the student's LMS id and whether the LMS marked the work late. Text
+    cells never run as formulas (common/spreadsheet.py)."""
     questions = graded_questions(records)
     ids = [question.id for question in questions]
     from_lms = any(record.get("lms") for record in records)
@@ -48,13 +50,17 @@ def csv_text(records: list[dict]) -> str:
         lms = record.get("lms") or {}
         marks = [lms.get("user_id", ""), ("yes" if lms.get("late") else "no") if lms else ""]
         for person in people:
-            writer.writerow([record.get("id", ""), person.get("name", ""),
-                             person.get("email", ""), person.get("sid", ""),
-                             *marks[:len(lms_columns)], *points, total,
-                             record.get("status", ""), record.get("seconds", ""),
-                             record.get("seed", ""), record.get("grader_version", ""),
-                             (result or {}).get("course") or record.get("course") or "",
-                             record.get("recognised_as", "")])
+            # Text from the submission (names, ids) as text cells; numbers as they are.
+            writer.writerow([text_cell(record.get("id", "")), text_cell(person.get("name", "")),
+                             text_cell(person.get("email", "")),
+                             text_cell(person.get("sid", "")),
+                             *map(text_cell, marks[:len(lms_columns)]), *points, total,
+                             text_cell(record.get("status", "")), record.get("seconds", ""),
+                             record.get("seed", ""),
+                             text_cell(record.get("grader_version", "")),
+                             text_cell((result or {}).get("course") or record.get("course")
+                                       or ""),
+                             text_cell(record.get("recognised_as", ""))])
     return buffer.getvalue()
 
 

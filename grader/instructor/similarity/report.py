@@ -22,6 +22,7 @@ import traceback
 from pathlib import Path
 
 from grader import assignments
+from grader.instructor.common.spreadsheet import text_cell
 from grader.instructor.common.submission import OK, Submission, SubmissionsError
 from grader.instructor.intake.files import find_student_files, student_file_names
 from grader.instructor.intake.find import find
@@ -79,8 +80,8 @@ def write_report(out: Path, comparison: Comparison) -> list[Path]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for pair in comparison.pairs:
-        writer.writerow([pair.a, pair.b, pair.file, f"{pair.share_a:.3f}",
-                         f"{pair.share_b:.3f}", pair.longest,
+        writer.writerow([text_cell(pair.a), text_cell(pair.b), text_cell(pair.file),
+                         f"{pair.share_a:.3f}", f"{pair.share_b:.3f}", pair.longest,
                          "yes" if pair.flagged else "no"])
     atomic_write(out / CSV_NAME, buffer.getvalue())
     write_pages(out, comparison)
