@@ -1,7 +1,8 @@
-"""Files a class download can carry that must cost only their own student (step 17b):
-here, names a submission chooses that a spreadsheet would run as formulas. Every CSV
+"""Files a class download can carry that must cost only their own student (step 17b).
+Names a submission chooses that a spreadsheet would run as formulas: every CSV
 written for people neutralises them in text cells (OWASP: a leading ``'``) and leaves
-numbers alone; the files an LMS imports back keep its own format."""
+numbers alone; the files an LMS imports back keep its own format. Symbolic links in a
+submission: never followed, left out with the link and its target named."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import io
 import pytest
 
 from grader.instructor.common.spreadsheet import text_cell
+from grader.instructor.common.submission import NO_FILES, OK, UNREADABLE
+from grader.instructor.intake.files import find_student_files
+from grader.instructor.intake.find import discover, find
 from grader.instructor.reports import grades
 from grader.instructor.similarity import report
 from grader.instructor.similarity.results import Code, Comparison, PairFile
+from helpers import ROOT
 
 FORMULAS = ['=HYPERLINK("http:x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -60,3 +65,52 @@ def test_similarity_csv_quotes_the_ids(tmp_path):
     table = rows((tmp_path / report.CSV_NAME).read_text(encoding="utf-8"))
     assert table[1][:3] == ["'-rm", "'@bob", "models.py"]
     assert table[1][3:5] == ["0.900", "0.800"]
+
+
+# ------------------------------------------------------------------ symbolic links
+
+STAFF_MODELS = ROOT / "tests" / "reference" / "models.py"
+
+
+def test_a_linked_student_file_is_left_out_and_named(tmp_path):
+    """A folder's models.py that links to the staff solution is never graded as the
+    student's: left out, with the link and its target named; the rest is graded."""
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    (root / "alice" / "models.py").symlink_to(STAFF_MODELS)
+    (root / "alice" / "train.py").write_text("x = 1\n")
+    (root / "alice" / "notes.py").symlink_to(root / "alice" / "train.py")   # inside
+    _, [alice] = discover(root, tmp_path / "work")
+    assert alice.status == OK and "models.py" not in alice.files
+    assert "notes.py" not in alice.files and alice.files["train.py"].name == "train.py"
+    assert f"'models.py' is a symbolic link to '{STAFF_MODELS}' (outside the submission)" \
+        in alice.problem
+    assert "'notes.py' is a symbolic link to" in alice.problem
+    assert "(inside the submission)" in alice.problem
+    files, problems = find_student_files(root / "alice")     # Gradescope's search
+    assert "models.py" not in files and any("symbolic link" in p for p in problems)
+
+
+def test_a_linked_folder_is_not_followed(tmp_path):
+    root = tmp_path / "class"
+    (root / "bob" / "nested").mkdir(parents=True)
+    (root / "bob" / "nested" / "code").symlink_to(STAFF_MODELS.parent, target_is_directory=True)
+    (root / "carol").symlink_to(STAFF_MODELS.parent, target_is_directory=True)
+    _, submissions = discover(root, tmp_path / "work")
+    by_id = {sub.id: sub for sub in submissions}
+    assert by_id["bob"].status == NO_FILES and by_id["bob"].files == {}
+    assert "'nested/code' is a symbolic link" in by_id["bob"].problem
+    assert by_id["carol"].status == UNREADABLE and by_id["carol"].files == {}
+    assert "'carol' is a symbolic link to" in by_id["carol"].problem
+
+
+def test_a_linked_entry_of_an_lms_download_is_not_followed(tmp_path):
+    download = tmp_path / "download"
+    download.mkdir()
+    (download / "doejane_12345_67890_train.py").write_text("x = 1\n")
+    (download / "doejane_12345_67891_models.py").symlink_to(STAFF_MODELS)
+    found = find(download, tmp_path / "work", "canvas")
+    [jane] = found.submissions
+    assert "models.py" not in jane.files and "train.py" in jane.files
+    assert any("doejane_12345_67891_models.py' is a symbolic link" in note
+               for note in found.notes)

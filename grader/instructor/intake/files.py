@@ -87,7 +87,7 @@ def find_student_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     files, clashes = _pick(folder, found)
     problems += [f"{clash}: neither was graded; keep one and submit again"
                  for clash in clashes]
-    return files, problems + _hints(folder, found, files)
+    return files, problems + found.links + _hints(folder, found, files)
 
 
 def from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
@@ -101,7 +101,7 @@ def from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
     if clashes:
         return Submission(sub_id, source, {}, (), UNREADABLE,
                           f"{clashes[0]}: keep one and grade again")
-    hints = _hints(folder, found, files)
+    hints = found.links + _hints(folder, found, files)
     readable, unreadable, empty = _read_sources(folder, files)
     if readable or any(name in files for name in student_file_names()):
         ignored = [f"{path} is ignored: it {reason}" for path, reason in unreadable]
@@ -125,31 +125,54 @@ class _Found:
     sources: dict[str, list[Path]] = field(default_factory=dict)      # notebooks, scripts
     near_misses: dict[str, list[Path]] = field(default_factory=dict)  # keyed by the name missed
     errors: list[str] = field(default_factory=list)                   # folders not readable
+    links: list[str] = field(default_factory=list)                    # left out: one sentence each
 
 
 def _scan(folder: Path) -> _Found:
     """Walk ``folder``: exact student file names, notebooks and other scripts (but
     the kit's own files and folders), near-miss names, and the folders that could not
-    be read."""
+    be read. A symbolic link, to a file or a folder, is never followed: it is left
+    out with a sentence naming it and its target (``link_note``)."""
     found = _Found()
     wanted, kit = student_file_names(), kit_file_names()
     near_miss = _near_miss(wanted)
     for current, dirs, names in os.walk(folder, onerror=lambda error: found.errors.append(
             str(error.filename or error))):
-        dirs[:] = sorted(d for d in dirs if not ignored(d) and not _kit_folder(Path(current, d)))
+        linked = sorted(d for d in dirs if not ignored(d) and Path(current, d).is_symlink())
+        found.links += [link_note(Path(current, d), folder) for d in linked]
+        dirs[:] = sorted(d for d in dirs if not ignored(d) and d not in linked
+                         and not _kit_folder(Path(current, d)))
         for name in names:
             if ignored(name):
                 continue
             path = Path(current, name)
+            if path.is_symlink():
+                if name in wanted or name.lower().endswith(SOURCE_SUFFIXES):
+                    found.links.append(link_note(path, folder))
+                continue
             if name in wanted:
                 found.copies.setdefault(name, []).append(path)
                 continue
             if match := near_miss.match(name):
                 found.near_misses.setdefault(f"{match['base'].lower()}.py", []).append(path)
-            if name.lower().endswith(SOURCE_SUFFIXES) and name not in kit \
-                    and not path.is_symlink():
+            if name.lower().endswith(SOURCE_SUFFIXES) and name not in kit:
                 found.sources.setdefault(name, []).append(path)
     return found
+
+
+def link_note(link: Path, root: Path) -> str:
+    """One sentence for a symbolic link in a submission, which is never followed: its
+    name, its target, and whether the target lies outside the submission (a link can
+    point at the staff solution, a classmate's folder, anything the grader can read)."""
+    shown = link.relative_to(root).as_posix() if link.is_relative_to(root) else link.name
+    try:
+        target = os.readlink(link)
+    except OSError:
+        target = "?"
+    where = "inside" if (link.parent / target).resolve().is_relative_to(root.resolve()) \
+        else "outside"
+    return (f"'{shown}' is a symbolic link to '{target}' ({where} the submission): left out, "
+            "since links are never followed; hand in the file itself")
 
 
 def _kit_folder(folder: Path) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from grader.instructor.common.submission import (OK, UNREADABLE, Submission,
                                                  SubmissionsError, Submitter, safe_name)
 from grader.instructor.intake.files import extract, fresh_dir, from_folder, from_zip, \
-    visible_entries
+    link_note, visible_entries
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,16 @@ class LmsLayout:
             "the download, or give --layout auto to detect the layout from the names")
 
     def collect(self, root: Path, shown: Path,
-                    workdir: Path) -> tuple[list[Submission], list[str]]:
+                workdir: Path) -> tuple[list[Submission], list[str]]:
         """One submission per student of the download in ``root`` (``shown`` is the path
         the instructor gave: sources are named under it, so they stay the same from run to
         run), then the entries whose names fit no pattern; and the notes to print once."""
         uploads: dict[str, list[Upload]] = {}
-        submissions, loose = [], []
+        submissions, loose, links = [], [], []
         for entry in visible_entries(root):
+            if entry.is_symlink():      # never followed: it could point anywhere
+                links.append(link_note(entry, root))
+                continue
             upload = self.upload(entry)
             if upload is not None:
                 uploads.setdefault(upload.user_id, []).append(upload)
@@ -103,7 +106,7 @@ class LmsLayout:
         for user_id in sorted(uploads):
             submissions.append(_student(uploads[user_id], shown, self, workdir))
         submissions = _unique_ids(submissions)
-        notes = []
+        notes = [f"{note} (not graded)" for note in links]
         late = sum(bool(sub.lms and sub.lms["late"]) for sub in submissions)
         if late:
             notes.append(f"{late} of {len(uploads)} students' work is marked late by "
@@ -169,9 +172,9 @@ def _place(upload: Upload, folder: Path, notes: list[str]) -> str:
     """Copy (or extract) one upload into the student's ``folder`` under the student's
     own file name; returns the problem that makes the submission unreadable, or ""."""
     if upload.folder:      # Moodle's folder of the student's files, their folders kept
-        shutil.copytree(upload.path, folder, dirs_exist_ok=True)
+        shutil.copytree(upload.path, folder, symlinks=True, dirs_exist_ok=True)
         for inner in sorted(folder.iterdir()):
-            if inner.is_file() and inner.suffix.lower() == ".zip":
+            if inner.is_file() and not inner.is_symlink() and inner.suffix.lower() == ".zip":
                 problem = _unzip(inner, inner.name, folder)
                 inner.unlink()
                 if problem:
