@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,7 @@ from grader.instructor.intake.find import discover, find
 from grader.instructor.reports import grades
 from grader.instructor.similarity import report
 from grader.instructor.similarity.results import Code, Comparison, PairFile
-from helpers import ROOT
+from helpers import ROOT, grade_json, make_submission, messages
 
 FORMULAS = ['=HYPERLINK("http:x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -114,3 +116,44 @@ def test_a_linked_entry_of_an_lms_download_is_not_followed(tmp_path):
     assert "models.py" not in jane.files and "train.py" in jane.files
     assert any("doejane_12345_67891_models.py' is a symbolic link" in note
                for note in found.notes)
+
+
+# ------------------------------------------------------------------ autograder.py --student-dir
+
+def hostile_models(kind: str, folder: Path) -> Path:
+    make_submission(folder, omit=("models.py",))
+    models = folder / "models.py"
+    if kind == "link":
+        models.symlink_to(STAFF_MODELS)
+    elif kind == "large":
+        models.write_text(STAFF_MODELS.read_text(encoding="utf-8") + "#" * (3 * 2**20) + "\n")
+    else:
+        models.write_bytes(b"import torch\n\x00\x01\x02binary")
+    return folder
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("link", f"models.py is a symbolic link to '{STAFF_MODELS}': it was left out, since "
+             "links are never followed"),
+    ("large", "models.py is 3.0 MB, over the 2.0 MB a student file may be: it was left out"),
+    ("binary", "models.py holds binary bytes (a NUL byte at byte 13), not Python source "
+               "text: it was left out"),
+])
+def test_a_linked_large_or_binary_student_file_is_named_and_not_graded(tmp_path, kind, says):
+    """In every mode (here the one with no sandbox, which would follow a link), the
+    file is never imported, and both the start and the question say why."""
+    student = hostile_models(kind, tmp_path / "student")
+    process, results = grade_json(tmp_path, student, "-q", "q1", "--isolation", "none")
+    assert f"Note: {says}" in process.stdout
+    assert results["questions"]["q1"]["points"] == 0
+    assert says in messages(results, "q1")
+
+
+def test_a_folder_holding_only_a_zip_says_to_unzip_it(tmp_path):
+    student = tmp_path / "student"
+    student.mkdir()
+    with zipfile.ZipFile(student / "xyz123_Project3.zip", "w") as archive:
+        archive.write(STAFF_MODELS, "models.py")
+    process, _ = grade_json(tmp_path, student, "-q", "q1", "--isolation", "none")
+    assert "holds xyz123_Project3.zip: autograder.py grades the files in the folder, never " \
+           "inside a zip; unzip it there" in process.stdout

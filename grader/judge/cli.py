@@ -222,6 +222,11 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     notes += handed_in.notes(verbose=args.verbose)
     if not any((student_dir / name).is_file() for name in names) and not handed_in.modules:
         notes.append(f"none of {', '.join(names)} is in {shown}")
+        zips = sorted(path.name for path in student_dir.glob("*.zip") if path.is_file())
+        if zips:
+            notes.append(f"{shown} holds {', '.join(zips)}: autograder.py grades the files in "
+                         "the folder, never inside a zip; unzip it there and grade again (or "
+                         "grade the zip with `python -m grader bulk`, which reads zips)")
     by_id = {question.id: question for question in assignment.questions}
     questions = [by_id[q] for q in args.question] if args.question else [
         question for question in by_id.values()
@@ -230,6 +235,7 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     jobs = _jobs(args, settings, questions, notes)
     started = time.monotonic()
     grader = Grader(settings, data, reporter, confinement, handed_in)
+    notes += list(grader.left_out.values())       # a link, too large, binary: not graded
     reporter.begin(args.seed, shown, notes, grader.import_warnings, handed_in.warnings())
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None,

@@ -28,6 +28,7 @@ from grader.judge.report import Reporter
 from grader.judge.runner import run_sandbox
 from grader.judge.staff_files import StaffFiles
 from grader.judge.status import StatusLine
+from grader.judge.submitted import left_out
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class Grader:
         self.settings = settings
         # Modules made from notebooks and scripts (empty for the usual files).
         self.handed_in = handed_in if handed_in is not None else read_handed_in(settings)
+        # Expected files not graded (a link, too large, binary), and why.
+        self.left_out = left_out(settings.student_dir, settings.assignment.student_files)
         self.confinement = confinement or Confinement("none")
         self.status = None if settings.mute else StatusLine()
         self.data = data
@@ -234,6 +237,8 @@ class Grader:
                 "settings": dict(question.thresholds),
                 "project_root": str(settings.project_root),
                 "student_dir": str(settings.student_dir), "graphics": settings.graphics,
+                # expected files the sandbox must not import, and why (judge/submitted.py)
+                "left_out": self.left_out,
                 # how messages name the student's folder (the sandbox may work in a copy)
                 "student_dir_shown": settings.shown_dir,
                 # what the sandbox imports before the student's files, and the names

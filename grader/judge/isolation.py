@@ -44,9 +44,9 @@ from grader import assignments
 from grader.core.table import DataFile
 from grader.judge.data import JudgeData
 from grader.judge.staff_files import ROOT_FILES, StaffFiles
+from grader.judge.submitted import STUDENT_FILE_LIMIT
 
 CODE_FOLDERS = ("grader",)
-STUDENT_FILE_LIMIT = 2 * 2**20     # bytes: a student .py file larger than this is not copied
 
 
 def copy_student_files(job_dir: Path, student_dir: Path) -> Path:

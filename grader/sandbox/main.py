@@ -354,7 +354,8 @@ def main(job_dir: str) -> None:
     modules = StudentModules(project_root, student_dir,  # imports our backend first
                              tuple(job.get("support_modules", ("backend.py",))),
                              job.get("name_variants"), job.get("student_dir_shown"),
-                             Path(job["made_dir"]) if job.get("made_dir") else None)
+                             Path(job["made_dir"]) if job.get("made_dir") else None,
+                             job.get("left_out"))
     _guard_exit(channel, modules.files)
     _name_warnings(modules.files)
 

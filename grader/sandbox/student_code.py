@@ -103,7 +103,8 @@ class StudentModules:
 
     def __init__(self, project_root: Path, student_dir: Path,
                  support_modules: tuple[str, ...] = ("backend.py",), name_variants=None,
-                 shown_as: str | None = None, made_dir: Path | None = None):
+                 shown_as: str | None = None, made_dir: Path | None = None,
+                 left_out: dict[str, str] | None = None):
         root = project_root.resolve()
         folders = []
         for relative in support_modules:
@@ -131,6 +132,12 @@ class StudentModules:
         # only (_import checks the file is there), never from the project's skeletons.
         sys.path.extend(dict.fromkeys([str(root), *folders]))
         self._failures: dict[str, StepFailure] = {}
+        # Files the judge left out (a link, too large, binary): never imported, not
+        # even by another student file (grader/judge/submitted.py says why).
+        for file_name, reason in (left_out or {}).items():
+            name = Path(file_name).stem
+            self._failures[name] = StepFailure("not_submitted", f"{reason}.")
+            sys.modules[name] = _Unavailable(name, f"{reason}.")
 
     def load(self, name: str, *, optional: tuple[str, ...] = ()):
         for dependency in optional:
