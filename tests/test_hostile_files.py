@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from grader.core.parsing import TooDeep, Unparsable, load_json, parse_python
 from grader.instructor.common.spreadsheet import text_cell
 from grader.instructor.common.submission import NO_FILES, OK, UNREADABLE
 from grader.instructor.intake.files import find_student_files
@@ -157,3 +161,70 @@ def test_a_folder_holding_only_a_zip_says_to_unzip_it(tmp_path):
     process, _ = grade_json(tmp_path, student, "-q", "q1", "--isolation", "none")
     assert "holds xyz123_Project3.zip: autograder.py grades the files in the folder, never " \
            "inside a zip; unzip it there" in process.stdout
+
+
+# ------------------------------------------------------------------ parsers inside limits
+
+DEEP_NOTEBOOK = '{"cells": ' + "[" * 5000 + "]" * 5000 + "}"
+HUGE_EXPRESSION = "\nBIG = " + "+".join(["1"] * 100_000) + "\n"
+
+
+def test_every_failure_of_the_python_parser_is_a_syntax_error():
+    with pytest.raises(Unparsable, match="chains or nests expressions too deeply"):
+        parse_python(HUGE_EXPRESSION, "models.py")
+    with pytest.raises(SyntaxError):
+        parse_python("def f(:\n")
+    assert parse_python("x = 1\n").body
+
+
+def test_every_failure_of_the_json_parser_is_a_value_error():
+    with pytest.raises(TooDeep, match="nested deeper than any notebook"):
+        load_json(DEEP_NOTEBOOK)
+    with pytest.raises(ValueError):
+        load_json("{")
+    assert load_json('{"cells": []}') == {"cells": []}
+
+
+def test_a_hostile_class_costs_only_its_own_students(tmp_path):
+    """A notebook nested 5,000 levels deep, a models.py with an expression Python
+    cannot compile, a linked models.py, a binary models.py and a folder named as a
+    formula, graded in one bulk class beside the staff solution: the run finishes,
+    each hostile submission gets its own status, the staff copy keeps full marks."""
+    root = tmp_path / "class"
+    make_submission(root / "good")
+    (root / "deep").mkdir()
+    (root / "deep" / "homework.ipynb").write_text(DEEP_NOTEBOOK)
+    make_submission(root / "huge", appended={"models.py": HUGE_EXPRESSION})
+    hostile_models("link", root / "linked")
+    hostile_models("binary", root / "binary")
+    make_submission(root / '=HYPERLINK("http:x","y")')
+    out = tmp_path / "out"
+    process = subprocess.run(
+        [sys.executable, "-m", "grader", "bulk", str(root), "--out", str(out), "-q", "q1",
+         "--isolation", "none", "--jobs", "2", "--similarity"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr
+    assert "internal error" not in process.stderr
+    reader = list(csv.reader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))))
+    header = reader[0]
+    table = {row[0]: dict(zip(header, row)) for row in reader[2:]}
+    assert table["good"]["q1"] == "5" and table["good"]["status"] == "graded"
+    assert table["'" + FORMULAS[0]]["q1"] == "5"        # the id, never a formula
+    assert table["deep"]["status"] == "unreadable"
+    for name in ("huge", "linked", "binary"):
+        assert table[name]["status"] == "graded" and table[name]["q1"] == "0", name
+    record = json.loads((out / "results" / "deep.json").read_text(encoding="utf-8"))
+    assert "homework.ipynb cannot be read: it is JSON nested deeper" in record["problem"]
+    linked = json.loads((out / "results" / "linked.json").read_text(encoding="utf-8"))
+    assert f"'models.py' is a symbolic link to '{STAFF_MODELS}' (outside the submission)" \
+        in linked["problem"]
+    assert (out / "similarity.csv").is_file()
+
+
+def test_autograder_names_a_notebook_nested_too_deep(tmp_path):
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "homework.ipynb").write_text(DEEP_NOTEBOOK)
+    process, _ = grade_json(tmp_path, student, "-q", "q1", "--isolation", "none")
+    assert "Note: homework.ipynb is ignored: it cannot be read: it is JSON nested deeper " \
+           "than any notebook Jupyter saves" in process.stdout

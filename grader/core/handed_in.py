@@ -29,6 +29,7 @@ from grader.core.handed_in_extraction import (LEFT_OUT_KINDS, Extraction, Kept, 
                                               MissingGlobal, SyntaxProblem, extract)
 from grader.core.handed_in_reading import (Cell, Source, UnreadableSource, order_sources,
                                            read_notebook, read_script, read_source)
+from grader.core.parsing import parse_python
 
 __all__ = ["LEFT_OUT_KINDS", "SOURCE_SUFFIXES", "Cell", "Extraction", "HandedIn", "Kept",
            "LeftOut", "MissingGlobal", "Module", "Origin", "Source", "SyntaxProblem",
@@ -45,7 +46,7 @@ SOURCE_SUFFIXES = (".ipynb", ".py")
 def skeleton_names(text: str) -> list[str]:
     """The top-level ``def``/``class`` names of a skeleton: what a file must provide."""
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except SyntaxError:
         return []
     return [node.name for node in tree.body
@@ -60,7 +61,7 @@ def stub_names(text: str, skeleton: str | None = None) -> set[str] | None:
     then imported as it is, and its syntax error reported as usual)."""
     from grader.core.source import is_stub_node
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except SyntaxError:
         return None
     as_given = _definition_dumps(skeleton)
@@ -85,7 +86,7 @@ def _definition_dumps(text: str | None) -> dict[str, str]:
     """Each top-level ``def``/``class`` of ``text`` -> its ``ast.dump`` (positions and
     comments do not count); empty when there is no text or it does not parse."""
     try:
-        tree = ast.parse(text or "")
+        tree = parse_python(text or "")
     except SyntaxError:
         return {}
     return {node.name: ast.dump(node) for node in tree.body

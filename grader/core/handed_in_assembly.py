@@ -22,6 +22,7 @@ from pathlib import PurePath
 from grader.core.handed_in_extraction import (Extraction, Kept, MissingGlobal,
                                               SyntaxProblem, bound_names, global_reads)
 from grader.core.handed_in_reading import Source
+from grader.core.parsing import parse_python
 
 _TRACEBACK_FILE = re.compile(r'File "([^"]+)", line (\d+)')
 
@@ -131,7 +132,7 @@ def assemble(name: str, names, extractions: list[Extraction],
     expected_defines, expected_reads = {}, frozenset()
     if expected is not None:
         try:
-            tree = ast.parse(expected.cells[0].text)
+            tree = parse_python(expected.cells[0].text)
             expected_defines = {n: node.lineno for node in tree.body for n in bound_names(node)}
             expected_reads = global_reads(tree)
         except SyntaxError:
@@ -242,7 +243,7 @@ def _foreign_imports(statement: Kept, own: bool, reads: set[str]):
     its own; else the names of its top-level imports that nothing own reads (an
     ``import torch.nn as nn`` kept because own code reads ``torch`` among them)."""
     try:
-        tree = ast.parse("\n".join(statement.lines))
+        tree = parse_python("\n".join(statement.lines))
     except SyntaxError:
         return
     todo = list(tree.body)
@@ -260,7 +261,7 @@ def _foreign_imports(statement: Kept, own: bool, reads: set[str]):
 
 def _top_level_names(text: str):
     """(name, line) for every name a file's top level binds, last binding last."""
-    for node in ast.parse(text).body:
+    for node in parse_python(text).body:
         for bound in bound_names(node):
             yield bound, node.lineno
 
@@ -268,7 +269,7 @@ def _top_level_names(text: str):
 def _future_imports(text: str) -> list[tuple[int, int]]:
     """(first, last) lines of each ``from __future__ import`` in a file's top level."""
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except SyntaxError:
         return []
     return [(node.lineno, node.end_lineno) for node in tree.body

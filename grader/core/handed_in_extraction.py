@@ -23,6 +23,7 @@ import symtable
 from dataclasses import dataclass, field
 
 from grader.core.handed_in_reading import Source
+from grader.core.parsing import parse_python
 
 LEFT_OUT_KINDS = ("call", "loop", "with", "main_guard", "magic", "shell", "colab",
                   "assignment", "expression", "other")
@@ -164,7 +165,7 @@ def global_reads(node: ast.AST) -> frozenset[str]:
     (local variables of its functions are not counted)."""
     try:
         table = symtable.symtable(ast.unparse(node), "<statement>", "exec")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):   # too deep to follow
         return frozenset()
     names, todo = set(), [table]
     while todo:
@@ -291,13 +292,13 @@ def extract(source: Source) -> Extraction:
     for cell in source.cells:
         text = cell.text
         try:
-            tree = ast.parse(text)
+            tree = parse_python(text)
         except SyntaxError:
             text, removed = _strip_magics(cell.text)
             result.left_out += [LeftOut(kind, cell.number, line, shown)
                                 for kind, line, shown in removed]
             try:
-                tree = ast.parse(text)
+                tree = parse_python(text)
             except SyntaxError as error:
                 result.syntax_errors.append(SyntaxProblem(
                     cell.number, error.lineno or 1, error.msg,

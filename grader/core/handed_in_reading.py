@@ -16,6 +16,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from grader.core.parsing import TooDeep, load_json
+
 _MESSAGE_LENGTH = 300
 
 
@@ -98,12 +100,15 @@ def read_notebook(path: Path, shown_as: str | None = None) -> Source:
                                "and save it again") from None
     del raw
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except json.JSONDecodeError as error:
         raise UnreadableSource(shown, f"is not valid JSON (line {error.lineno}, column "
                                f"{error.colno}: {error.msg}), so it is not a notebook "
                                "Jupyter saved; download it again (File > Download "
                                ".ipynb)") from None
+    except TooDeep as error:
+        raise UnreadableSource(shown, f"cannot be read: {error}; download the notebook "
+                               "again (File > Download .ipynb)") from None
     del text
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise UnreadableSource(shown, "is JSON but not a Jupyter notebook (it has no "

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
+from grader.core.parsing import parse_python
 from grader.core.table import Assignment, ImportRule, in_words
 
 SKELETON_ONLY_INTRO = ("your files import what the skeletons do not (allowed; with "
@@ -41,7 +42,7 @@ class Imported:
 def imports_in(source: str) -> list[Imported]:
     """Every import in ``source``, imports inside functions included."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_python(source)):
         if isinstance(node, ast.Import):
             found += [Imported(f"import {alias.name}", alias.name.split(".")[0], node.lineno,
                                alias.name) for alias in node.names]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from grader.core.parsing import parse_python
 from grader.core.source import is_stub_node
 
 DEFAULT_COURSE = "current"
@@ -21,7 +22,7 @@ ATTENTION_CLASSES = ("Attention", "AttentionBlock")
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        return parse_python(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):
         return None
 

@@ -12,16 +12,21 @@ from grader.instructor.common.submission import OK, Submission, safe_name
 
 
 def recognise_each(submissions: list[Submission], scratch: Path) -> dict[str, str]:
-    """The course version each readable submission's files look like, by id."""
+    """The course version each readable submission's files look like, by id. A
+    submission whose files cannot be read for it (recognition parses them, inside
+    grader/core/parsing.py's rule) is left out here and graded as the class is."""
     found = {}
     for submission in submissions:
         if submission.status != OK:
             continue
         folder = scratch / safe_name(submission.id)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, path in submission.files.items():
-            shutil.copyfile(path, folder / name)
-        found[submission.id] = assignments.recognise(folder)[0].name
+        try:
+            for name, path in submission.files.items():
+                shutil.copyfile(path, folder / name)
+            found[submission.id] = assignments.recognise(folder)[0].name
+        except Exception:  # noqa: BLE001 - its bytes: it is graded as the class is
+            continue
     return found
 
 

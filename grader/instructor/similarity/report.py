@@ -46,7 +46,11 @@ def comparison_of(submissions: list[Submission], assignment, archives: list[Path
             notes.append(f"{submission.id}: not compared "
                          f"({submission.problem or submission.status})")
             continue
-        codes += student_code(submission.files, assignment, submission.id)
+        try:
+            codes += student_code(submission.files, assignment, submission.id)
+        except Exception as error:  # noqa: BLE001 - its bytes cost only its own row
+            notes.append(f"{submission.id}: not compared (its code could not be read: "
+                         f"{type(error).__name__})")
     archive_codes, names = [], set()
     for index, folder in enumerate(archives):
         name = folder.name or f"archive{index + 1}"
