@@ -18,7 +18,7 @@ import pytest
 
 from grader.core.parsing import TooDeep, Unparsable, load_json, parse_python
 from grader.instructor.common.spreadsheet import text_cell
-from grader.instructor.common.submission import NO_FILES, OK, UNREADABLE
+from grader.instructor.common.submission import NO_FILES, OK, UNREADABLE, SubmissionsError
 from grader.instructor.intake.files import find_student_files
 from grader.instructor.intake.find import discover, find
 from grader.instructor.reports import grades
@@ -228,3 +228,28 @@ def test_autograder_names_a_notebook_nested_too_deep(tmp_path):
     process, _ = grade_json(tmp_path, student, "-q", "q1", "--isolation", "none")
     assert "Note: homework.ipynb is ignored: it cannot be read: it is JSON nested deeper " \
            "than any notebook Jupyter saves" in process.stdout
+
+
+# ------------------------------------------------------------------ zips within limits
+
+@pytest.mark.parametrize("limit, value, says", [
+    ("MAX_ZIP_ENTRIES", 3, "many.zip has 5 entries (limit 3): not extracted; open it by hand"),
+    ("MAX_ZIP_BYTES", 100, "many.zip holds 500 bytes uncompressed (limit 100): not extracted"),
+])
+def test_a_zip_over_a_limit_is_refused_with_its_figure_and_the_limit(tmp_path, monkeypatch,
+                                                                     limit, value, says):
+    """The student's own zip: that submission is unreadable, with the figure, the
+    limit and what to do; the class zip itself: the whole input is refused, saying so."""
+    monkeypatch.setattr(f"grader.instructor.intake.files.{limit}", value)
+    root = tmp_path / "in"
+    root.mkdir()
+    with zipfile.ZipFile(root / "many.zip", "w") as zipped:
+        for number in range(5):
+            zipped.writestr(f"part{number}.py", "x" * 100)
+    make_submission(root / "good")
+    _, submissions = discover(root, tmp_path / "work")
+    by_id = {sub.id: sub for sub in submissions}
+    assert by_id["many"].status == UNREADABLE and says in by_id["many"].problem
+    assert by_id["good"].status == OK
+    with pytest.raises(SubmissionsError, match="many.zip"):
+        discover(root / "many.zip", tmp_path / "work2")

@@ -33,6 +33,8 @@ from grader.instructor.common.submission import (NO_FILES, OK, UNREADABLE, Submi
                                                  SubmissionsError)
 
 MAX_ENTRY_BYTES = 50 * 1024 * 1024  # refuse a zip entry bigger than this, uncompressed
+MAX_ZIP_ENTRIES = 100_000            # refuse a zip with more entries than this
+MAX_ZIP_BYTES = 4 * 2**30            # ... or more than this in all, uncompressed
 IGNORED_NAMES = ("__MACOSX", "__pycache__", "site-packages")
 
 def student_file_names() -> tuple[str, ...]:
@@ -256,10 +258,24 @@ def _shallowest(paths: list[Path]) -> list[Path]:
 # ---------------------------------------------------------------- files and zips
 
 def extract(archive: Path, destination: Path) -> str:
-    """Extract ``archive`` into ``destination``; return a problem sentence, or ""."""
+    """Extract ``archive`` into ``destination``; return a problem sentence, or "".
+    Nothing is extracted from a zip with an entry that climbs out of its folder, an
+    entry over ``MAX_ENTRY_BYTES``, more than ``MAX_ZIP_ENTRIES`` entries, or more
+    than ``MAX_ZIP_BYTES`` in all, uncompressed (as its listing declares them; an
+    entry never yields more than it declares)."""
     try:
         with zipfile.ZipFile(archive) as zipped:
-            for entry in zipped.infolist():
+            entries = zipped.infolist()
+            if len(entries) > MAX_ZIP_ENTRIES:
+                return (f"{archive.name} has {len(entries):,} entries (limit "
+                        f"{MAX_ZIP_ENTRIES:,}): not extracted; open it by hand, and if it is "
+                        "genuine, unzip it and grade the folder")
+            total = sum(entry.file_size for entry in entries)
+            if total > MAX_ZIP_BYTES:
+                return (f"{archive.name} holds {total:,} bytes uncompressed (limit "
+                        f"{MAX_ZIP_BYTES:,}): not extracted; open it by hand, and if it is "
+                        "genuine, unzip it and grade the folder")
+            for entry in entries:
                 problem = _unsafe_entry(archive, entry)
                 if problem:
                     return problem
