@@ -15,12 +15,19 @@ import gpt_model
 import losses
 import models
 import train
-from grader.assignments.course.table import ALLOWED_IMPORTS
+from grader.assignments.course.table import ALLOWED_IMPORTS, CURRENT_SKELETONS, STUDENT_FILES
 from grader.core.source import is_stub
 from grader.judge.imports_check import imports_of
 from helpers import REFERENCE, ROOT
 
 MARKER = '"*** YOUR CODE HERE ***"'
+
+
+@pytest.mark.parametrize("name", STUDENT_FILES)
+def test_the_grader_keeps_the_project_folders_skeletons(name):
+    """The judge reads a skeleton's names from the grader's copy (a bulk run's staff
+    copy holds no student file): it must be the file the project folder ships."""
+    assert (ROOT / CURRENT_SKELETONS / name).read_bytes() == (ROOT / name).read_bytes()
 
 
 def test_skeletons_import_in_a_fresh_interpreter():

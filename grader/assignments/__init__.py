@@ -157,7 +157,7 @@ def skeleton_names(assignment: Assignment) -> set[str]:
     names = set()
     for student_file in assignment.files:
         try:
-            text = (_PROJECT / student_file.skeleton).read_text(encoding="utf-8")
+            text = (_PROJECT / student_file.names_source).read_text(encoding="utf-8")
         except OSError:
             continue
         names.update(handed_in.skeleton_names(text))

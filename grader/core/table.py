@@ -88,9 +88,19 @@ def _frozen_empty() -> MappingProxyType:
 @dataclass(frozen=True)
 class StudentFile:
     """A file students hand in: its name and the skeleton they start from (a path
-    relative to the project folder)."""
+    relative to the project folder). ``pristine``: a copy of that skeleton inside
+    ``grader/``, when the skeleton is a file of the project folder itself (the
+    course's ``models.py``: the student's work once they start, and absent from a bulk
+    or Gradescope run's staff copy); the judge reads the names a notebook must
+    provide from it (``names_source``)."""
     name: str
     skeleton: str
+    pristine: str = ""
+
+    @property
+    def names_source(self) -> str:
+        """The file the skeleton's top-level names are read from."""
+        return self.pristine or self.skeleton
 
 
 @dataclass(frozen=True)

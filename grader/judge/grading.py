@@ -77,7 +77,8 @@ def read_handed_in(settings: Settings) -> HandedIn:
     assignment, expected, skeletons = settings.assignment, {}, {}
     for student_file in assignment.files:
         try:
-            text = (settings.project_root / student_file.skeleton).read_text(encoding="utf-8")
+            text = (settings.project_root / student_file.names_source).read_text(
+                encoding="utf-8")
         except OSError:
             text = ""
         names = skeleton_names(text)

@@ -97,6 +97,11 @@ QUESTIONS_BY_ID = MappingProxyType({question.id: question for question in QUESTI
 STUDENT_FILES = ("models.py", "losses.py", "train.py", "gpt_model.py")
 # The earlier handout's skeleton: everything in models.py.
 MODELS_ONLY_SKELETON = "grader/assignments/course/skeletons/models_only/models.py"
+# The current handout's skeletons, kept inside the grader too (StudentFile.pristine):
+# the project folder's own models.py... are the student's work once they start, and a
+# bulk or Gradescope run copies no student file, so the judge reads the names a
+# notebook must provide from here. tests/test_skeleton.py keeps the two equal.
+CURRENT_SKELETONS = "grader/assignments/course/skeletons/current/"
 
 # Names the course has published under two spellings; the grader accepts either.
 NAME_VARIANTS = MappingProxyType({
@@ -233,7 +238,8 @@ def _assignment(version: CourseVersion) -> Assignment:
         files = (StudentFile("models.py", MODELS_ONLY_SKELETON),)
         shipped = ("autograder.py", "backend.py", "pyproject.toml")
     else:
-        files = tuple(StudentFile(name, name) for name in STUDENT_FILES)
+        files = tuple(StudentFile(name, name, CURRENT_SKELETONS + name)
+                      for name in STUDENT_FILES)
         shipped = ("autograder.py", "backend.py", "chargpt.py", "pyproject.toml")
     return Assignment(
         version.name, version.summary, files, _questions(version),

@@ -16,6 +16,16 @@ UNREADABLE = "unreadable"
 GRADED, GRADER_ERROR = "graded", "grader-error"     # the statuses a bulk run adds
 
 
+def printable(text: str) -> str:
+    """``text`` with the bytes of a name that is not UTF-8 (Python keeps them as lone
+    surrogates) written as ``\\xNN``: printed, hashed and written to CSV and JSON like
+    any text, and still telling two such names apart."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def safe_name(identifier: str) -> str:
     """A file name for a submission id (ids come from folder and zip names)."""
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in identifier) or "_"
@@ -47,3 +57,8 @@ class Submission:
     problem: str = ""
     # From Canvas or Moodle: {"system", "user_id", "name", "late", "set_aside"}
     lms: dict | None = None
+
+    def __post_init__(self):
+        # ids and sentences come from names a submission chose: keep them printable
+        object.__setattr__(self, "id", printable(self.id))
+        object.__setattr__(self, "problem", printable(self.problem))

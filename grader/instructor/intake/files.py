@@ -30,7 +30,7 @@ from grader import assignments
 from grader.core.handed_in import SOURCE_SUFFIXES, UnreadableSource, read_source
 from grader.core.source import PROJECT_FILES
 from grader.instructor.common.submission import (NO_FILES, OK, UNREADABLE, Submission,
-                                                 SubmissionsError)
+                                                 SubmissionsError, printable)
 
 MAX_ENTRY_BYTES = 50 * 1024 * 1024  # refuse a zip entry bigger than this, uncompressed
 MAX_ZIP_ENTRIES = 100_000            # refuse a zip with more entries than this
@@ -69,7 +69,7 @@ def _near_miss(names: tuple[str, ...]) -> re.Pattern:
 
 def from_zip(sub_id: str, archive: Path, workdir: Path) -> Submission:
     destination = fresh_dir(workdir, sub_id)
-    problem = extract(archive, destination)
+    problem = extract(archive, destination, keep=is_code_entry)
     if problem:
         return Submission(sub_id, archive, {}, (), UNREADABLE, problem)
     return from_folder(sub_id, archive, destination)
@@ -89,7 +89,10 @@ def find_student_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     files, clashes = _pick(folder, found)
     problems += [f"{clash}: neither was graded; keep one and submit again"
                  for clash in clashes]
-    return files, problems + found.links + _hints(folder, found, files)
+    problems += found.left_out + _case_twins(files) + _hints(folder, found, files)
+    if not files:
+        problems += _zip_hints(folder, found)
+    return files, problems
 
 
 def from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
@@ -103,7 +106,7 @@ def from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
     if clashes:
         return Submission(sub_id, source, {}, (), UNREADABLE,
                           f"{clashes[0]}: keep one and grade again")
-    hints = found.links + _hints(folder, found, files)
+    hints = found.left_out + _case_twins(files) + _hints(folder, found, files)
     readable, unreadable, empty = _read_sources(folder, files)
     if readable or any(name in files for name in student_file_names()):
         ignored = [f"{path} is ignored: it {reason}" for path, reason in unreadable]
@@ -113,7 +116,8 @@ def from_folder(sub_id: str, source: Path, folder: Path) -> Submission:
                           "; ".join(f"{path} {reason}" for path, reason in unreadable))
     names = student_file_names()
     problem = "; ".join(hints + [f"{path} holds no code (an empty notebook counts as "
-                                 "nothing handed in)" for path in empty]) or (
+                                 "nothing handed in)" for path in empty]
+                        + _zip_hints(folder, found)) or (
         f"none of {', '.join(names)} found in {source}, and no notebook (.ipynb) or "
         "script (.py) either: ask the student to resubmit the files under those exact "
         "names, or their notebooks or scripts")
@@ -127,7 +131,8 @@ class _Found:
     sources: dict[str, list[Path]] = field(default_factory=dict)      # notebooks, scripts
     near_misses: dict[str, list[Path]] = field(default_factory=dict)  # keyed by the name missed
     errors: list[str] = field(default_factory=list)                   # folders not readable
-    links: list[str] = field(default_factory=list)                    # left out: one sentence each
+    left_out: list[str] = field(default_factory=list)     # links, names not UTF-8: a sentence each
+    zips: list[Path] = field(default_factory=list)        # zips inside the submission
 
 
 def _scan(folder: Path) -> _Found:
@@ -139,18 +144,27 @@ def _scan(folder: Path) -> _Found:
     wanted, kit = student_file_names(), kit_file_names()
     near_miss = _near_miss(wanted)
     for current, dirs, names in os.walk(folder, onerror=lambda error: found.errors.append(
-            str(error.filename or error))):
+            printable(str(error.filename or error)))):
         linked = sorted(d for d in dirs if not ignored(d) and Path(current, d).is_symlink())
-        found.links += [link_note(Path(current, d), folder) for d in linked]
-        dirs[:] = sorted(d for d in dirs if not ignored(d) and d not in linked
+        found.left_out += [link_note(Path(current, d), folder) for d in linked]
+        garbled = sorted(d for d in dirs if not ignored(d) and d not in linked
+                         and printable(d) != d)
+        found.left_out += [_name_note(Path(current, d), folder) for d in garbled]
+        dirs[:] = sorted(d for d in dirs if not ignored(d) and d not in linked + garbled
                          and not _kit_folder(Path(current, d)))
         for name in names:
             if ignored(name):
                 continue
             path = Path(current, name)
+            if printable(name) != name:
+                if name.lower().endswith(SOURCE_SUFFIXES):
+                    found.left_out.append(_name_note(path, folder))
+                continue
+            if name.lower().endswith(".zip"):
+                found.zips.append(path)
             if path.is_symlink():
                 if name in wanted or name.lower().endswith(SOURCE_SUFFIXES):
-                    found.links.append(link_note(path, folder))
+                    found.left_out.append(link_note(path, folder))
                 continue
             if name in wanted:
                 found.copies.setdefault(name, []).append(path)
@@ -173,8 +187,17 @@ def link_note(link: Path, root: Path) -> str:
         target = "?"
     where = "inside" if (link.parent / target).resolve().is_relative_to(root.resolve()) \
         else "outside"
+    shown, target = printable(shown), printable(target)
     return (f"'{shown}' is a symbolic link to '{target}' ({where} the submission): left out, "
             "since links are never followed; hand in the file itself")
+
+
+def _name_note(path: Path, root: Path) -> str:
+    """One sentence for a file or folder whose name is not UTF-8 text (a name made on
+    another system, or bytes a zip tool garbled): left out, since it cannot be shown,
+    written or told apart reliably."""
+    return (f"'{printable(path.relative_to(root).as_posix())}' is left out: its name is not "
+            "UTF-8 text; rename it (plain letters, digits, '_' and '.') and hand it in again")
 
 
 def _kit_folder(folder: Path) -> bool:
@@ -203,6 +226,31 @@ def _pick(folder: Path, found: _Found) -> tuple[dict[str, Path], list[str]]:
         elif shallowest:
             files[name] = shallowest[0]
     return files, clashes
+
+
+def _case_twins(files: dict[str, Path]) -> list[str]:
+    """Leave out of ``files`` each name that differs from another only in case
+    ('Models.py' beside 'models.py'): graded side by side in one folder, the two are
+    one file on Windows and macOS. The student file's exact name wins, else the first
+    in sorted order; a sentence for each name left out."""
+    expected, kept, notes = set(student_file_names()), {}, []
+    for name in sorted(files, key=lambda name: (name not in expected, name)):
+        twin = kept.get(name.casefold())
+        if twin is None:
+            kept[name.casefold()] = name
+            continue
+        del files[name]
+        notes.append(f"'{name}' is left out: its name differs from '{twin}' only in case, "
+                     "and on Windows and macOS the two are one file; rename one")
+    return notes
+
+
+def _zip_hints(folder: Path, found: _Found) -> list[str]:
+    """A sentence for each zip inside a submission that has nothing else to grade."""
+    return [f"'{path.relative_to(folder).as_posix()}' is a zip inside the submission, and "
+            "only one level of zip is opened (the submission's own zip, never one inside "
+            "it or inside its folder): unzip it and grade again, or ask the student to hand "
+            "in the files themselves" for path in sorted(found.zips)]
 
 
 def _hints(folder: Path, found: _Found, files: dict[str, Path]) -> list[str]:
@@ -257,17 +305,27 @@ def _shallowest(paths: list[Path]) -> list[Path]:
 
 # ---------------------------------------------------------------- files and zips
 
-def extract(archive: Path, destination: Path) -> str:
-    """Extract ``archive`` into ``destination``; return a problem sentence, or "".
-    Nothing is extracted from a zip with an entry that climbs out of its folder, an
-    entry over ``MAX_ENTRY_BYTES``, more than ``MAX_ZIP_ENTRIES`` entries, or more
-    than ``MAX_ZIP_BYTES`` in all, uncompressed (as its listing declares them; an
-    entry never yields more than it declares)."""
+def is_code_entry(name: str) -> bool:
+    """Whether a student's zip entry can matter to grading: a notebook, a script, a zip
+    (named when nothing else is found) or the marker of a virtual environment. The rest
+    (data sets, pictures, reports) is never extracted, nor held to the size limit."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return base.endswith(SOURCE_SUFFIXES + (".zip",)) or base == "pyvenv.cfg"
+
+
+def extract(archive: Path, destination: Path, keep=None) -> str:
+    """Extract ``archive`` into ``destination`` (only the entries whose names ``keep``
+    accepts, when given); return a problem sentence, or "". Nothing is extracted from
+    a zip with an entry that climbs out of its folder, an extracted entry over
+    ``MAX_ENTRY_BYTES``, more than ``MAX_ZIP_ENTRIES`` entries, or more than
+    ``MAX_ZIP_BYTES`` in all to extract, uncompressed (as its listing declares them;
+    an entry never yields more than it declares)."""
     try:
         with zipfile.ZipFile(archive) as zipped:
-            entries = zipped.infolist()
-            if len(entries) > MAX_ZIP_ENTRIES:
-                return (f"{archive.name} has {len(entries):,} entries (limit "
+            listed = zipped.infolist()
+            entries = [entry for entry in listed if keep is None or keep(entry.filename)]
+            if len(listed) > MAX_ZIP_ENTRIES:
+                return (f"{archive.name} has {len(listed):,} entries (limit "
                         f"{MAX_ZIP_ENTRIES:,}): not extracted; open it by hand, and if it is "
                         "genuine, unzip it and grade the folder")
             total = sum(entry.file_size for entry in entries)
@@ -275,11 +333,12 @@ def extract(archive: Path, destination: Path) -> str:
                 return (f"{archive.name} holds {total:,} bytes uncompressed (limit "
                         f"{MAX_ZIP_BYTES:,}): not extracted; open it by hand, and if it is "
                         "genuine, unzip it and grade the folder")
-            for entry in entries:
-                problem = _unsafe_entry(archive, entry)
+            kept = {id(entry) for entry in entries}
+            for entry in listed:
+                problem = _unsafe_entry(archive, entry, id(entry) in kept)
                 if problem:
                     return problem
-            zipped.extractall(destination)
+            zipped.extractall(destination, members=entries)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
             OSError) as error:
         return (f"{archive.name} is not a readable zip ({type(error).__name__}: {error}): "
@@ -287,12 +346,12 @@ def extract(archive: Path, destination: Path) -> str:
     return ""
 
 
-def _unsafe_entry(archive: Path, entry: zipfile.ZipInfo) -> str:
+def _unsafe_entry(archive: Path, entry: zipfile.ZipInfo, extracted: bool) -> str:
     name = entry.filename.replace("\\", "/")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in name.split("/"):
         return (f"{archive.name} contains '{entry.filename}', a path outside the zip's own "
                 "folder: not extracted; open it by hand and check it")
-    if entry.file_size > MAX_ENTRY_BYTES:
+    if extracted and entry.file_size > MAX_ENTRY_BYTES:
         return (f"{archive.name} contains '{entry.filename}' of {entry.file_size:,} bytes "
                 f"uncompressed (limit {MAX_ENTRY_BYTES:,}): not extracted; open it by hand")
     return ""

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from grader.instructor.common.submission import (OK, UNREADABLE, Submission,
                                                  SubmissionsError, Submitter, safe_name)
-from grader.instructor.intake.files import extract, fresh_dir, from_folder, from_zip, \
-    link_note, visible_entries
+from grader.instructor.intake.files import (extract, fresh_dir, from_folder, from_zip,
+                                            is_code_entry, link_note, visible_entries)
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def _unzip(archive: Path, file_name: str, folder: Path) -> str:
     target = folder / (Path(file_name).stem or "zip")
     while target.exists():
         target = target.with_name(target.name + "_")
-    return extract(archive, target).replace(archive.name, file_name)
+    return extract(archive, target, keep=is_code_entry).replace(archive.name, file_name)
 
 
 def _unique_ids(submissions: list[Submission]) -> list[Submission]:
