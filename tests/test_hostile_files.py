@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import subprocess
+import os
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from grader.instructor.intake.find import discover, find
 from grader.instructor.reports import grades
 from grader.instructor.similarity import report
 from grader.instructor.similarity.results import Code, Comparison, PairFile
-from helpers import ROOT, grade_json, make_submission, messages
+from helpers import ROOT, grade_json, make_submission, messages, run_autograder
 
 FORMULAS = ['=HYPERLINK("http:x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -185,11 +187,31 @@ def test_every_failure_of_the_json_parser_is_a_value_error():
     assert load_json('{"cells": []}') == {"cells": []}
 
 
+def notebook_of(*cells: str) -> str:
+    return json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None,
+                                  "outputs": [], "source": cell} for cell in cells],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def zip_nested(depth: int) -> bytes:
+    """The staff models.py in a zip, in a zip... ``depth`` zips in all."""
+    inner, name = STAFF_MODELS.read_bytes(), "models.py"
+    for level in range(depth):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zipped:
+            zipped.writestr(name, inner)
+        inner, name = buffer.getvalue(), f"level{level}.zip"
+    return inner
+
+
 def test_a_hostile_class_costs_only_its_own_students(tmp_path):
-    """A notebook nested 5,000 levels deep, a models.py with an expression Python
-    cannot compile, a linked models.py, a binary models.py and a folder named as a
-    formula, graded in one bulk class beside the staff solution: the run finishes,
-    each hostile submission gets its own status, the staff copy keeps full marks."""
+    """Hostile files graded in one bulk class beside the staff solution: the run
+    finishes, each hostile submission gets its own status and message, and the honest
+    ones beside a hostile file keep full marks. Hostile: a notebook nested 5,000 levels
+    deep, an expression Python cannot compile, a linked and a binary models.py, a folder
+    named as a formula, a notebook cell of 50 MB on one line, a zip of 100,000 entries,
+    a file name of 255 bytes, names differing only in case, file and folder names that
+    are not UTF-8, zips nested 40 deep."""
     root = tmp_path / "class"
     make_submission(root / "good")
     (root / "deep").mkdir()
@@ -198,27 +220,71 @@ def test_a_hostile_class_costs_only_its_own_students(tmp_path):
     hostile_models("link", root / "linked")
     hostile_models("binary", root / "binary")
     make_submission(root / '=HYPERLINK("http:x","y")')
+    big = make_submission(root / "bigcell", omit=("models.py",))
+    (big / "homework.ipynb").write_text(notebook_of(
+        "s = '" + "a" * 50_000_000 + "'", STAFF_MODELS.read_text(encoding="utf-8")))
+    with zipfile.ZipFile(root / "many.zip", "w") as zipped:
+        for number in range(100_000 - 4):
+            zipped.writestr(f"empty/{number}", b"")
+        for name in ("models.py", "losses.py", "train.py", "gpt_model.py"):
+            zipped.write(STAFF_MODELS.parent / name, name)
+    long_name = "n" * 252 + ".py"
+    (make_submission(root / "longname") / long_name).write_text("x = 1\n")
+    (make_submission(root / "case") / "Models.py").write_text("x = 1\n")
+    garbled = make_submission(root / "garbled")
+    with open(os.path.join(os.fsencode(garbled), b"\xff\xfe.py"), "w") as file:
+        file.write("x = 1\n")
+    make_submission(Path(os.fsdecode(os.path.join(os.fsencode(root), b"stud\xe9nt"))))
+    (root / "nested.zip").write_bytes(zip_nested(40))
     out = tmp_path / "out"
+    started = time.monotonic()
     process = subprocess.run(
         [sys.executable, "-m", "grader", "bulk", str(root), "--out", str(out), "-q", "q1",
          "--isolation", "none", "--jobs", "2", "--similarity"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    print(f"the hostile class took {time.monotonic() - started:.1f} s")
     assert process.returncode == 0, process.stderr
     assert "internal error" not in process.stderr
     reader = list(csv.reader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8"))))
     header = reader[0]
     table = {row[0]: dict(zip(header, row)) for row in reader[2:]}
-    assert table["good"]["q1"] == "5" and table["good"]["status"] == "graded"
-    assert table["'" + FORMULAS[0]]["q1"] == "5"        # the id, never a formula
+    for name in ("good", "'" + FORMULAS[0], "bigcell", "many", "longname", "case", "garbled",
+                 "stud\\xe9nt"):
+        assert table[name]["q1"] == "5" and table[name]["status"] == "graded", name
     assert table["deep"]["status"] == "unreadable"
     for name in ("huge", "linked", "binary"):
         assert table[name]["status"] == "graded" and table[name]["q1"] == "0", name
-    record = json.loads((out / "results" / "deep.json").read_text(encoding="utf-8"))
-    assert "homework.ipynb cannot be read: it is JSON nested deeper" in record["problem"]
-    linked = json.loads((out / "results" / "linked.json").read_text(encoding="utf-8"))
+    assert table["nested"]["status"] == "no-files"
+
+    def problem(sub_id: str) -> str:
+        path = out / "results" / f"{sub_id}.json"
+        return json.loads(path.read_text(encoding="utf-8"))["problem"]
+
+    assert "homework.ipynb cannot be read: it is JSON nested deeper" in problem("deep")
     assert f"'models.py' is a symbolic link to '{STAFF_MODELS}' (outside the submission)" \
-        in linked["problem"]
+        in problem("linked")
+    assert "'Models.py' is left out: its name differs from 'models.py' only in case" \
+        in problem("case")
+    assert "'\\xff\\xfe.py' is left out: its name is not UTF-8 text" in problem("garbled")
+    assert "'level38.zip' is a zip inside the submission, and only one level of zip is " \
+           "opened" in problem("nested")
     assert (out / "similarity.csv").is_file()
+
+
+def test_autograder_refuses_a_folder_whose_only_work_cannot_be_read(tmp_path):
+    """At the terminal, exit status 2 and why; with --json (bulk, Gradescope), a
+    graded run whose start names the file."""
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "homework.ipynb").write_text(DEEP_NOTEBOOK)
+    process, _ = run_autograder("--student-dir", str(student), "--no-graphics", "-q", "q1",
+                                "--isolation", "none")
+    assert process.returncode == 2, process.stdout + process.stderr
+    assert "autograder.py: cannot grade: none of models.py, losses.py, train.py, " \
+           "gpt_model.py is in " in process.stderr
+    assert "and homework.ipynb cannot be read: it is JSON nested deeper than any notebook " \
+           "Jupyter saves" in process.stderr
+    assert "Traceback" not in process.stderr
 
 
 def test_autograder_names_a_notebook_nested_too_deep(tmp_path):
@@ -253,3 +319,32 @@ def test_a_zip_over_a_limit_is_refused_with_its_figure_and_the_limit(tmp_path, m
     assert by_id["good"].status == OK
     with pytest.raises(SubmissionsError, match="many.zip"):
         discover(root / "many.zip", tmp_path / "work2")
+
+
+# ------------------------------------------------------------------ Gradescope's metadata
+
+def gradescope_export(root: Path, metadata: str) -> Path:
+    make_submission(root / "submission_1")
+    (root / "submission_metadata.yml").write_text(metadata, encoding="utf-8")
+    return root
+
+
+def test_gradescope_metadata_nested_too_deep_is_refused_with_a_message(tmp_path):
+    root = gradescope_export(tmp_path / "export", "[" * 5000 + "]" * 5000)
+    with pytest.raises(SubmissionsError, match="nested too deeply or too large to read; "
+                                               "export the submissions from Gradescope again"):
+        discover(root, tmp_path / "work")
+
+
+def test_gradescope_metadata_aliases_never_expand_into_a_name(tmp_path):
+    """YAML aliases nine deep make a list of 9**9 items if expanded: a name that is not
+    text is no name, read at once."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    metadata = bomb + "submission_1:\n  :submitters:\n  - :name: *i\n    :sid: '42'\n"
+    root = gradescope_export(tmp_path / "export", metadata)
+    started = time.monotonic()
+    _, submissions = discover(root, tmp_path / "work")
+    assert time.monotonic() - started < 10
+    submitter, = submissions[0].submitters
+    assert (submitter.name, submitter.sid) == ("", "42")

@@ -221,6 +221,15 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     handed_in = read_handed_in(settings)
     notes += handed_in.notes(verbose=args.verbose)
     if not any((student_dir / name).is_file() for name in names) and not handed_in.modules:
+        if handed_in.unreadable and not (args.json or args.gradescope_output
+                                         or args.edx_output):
+            # A person at the terminal, whose only work cannot be read: nothing to grade.
+            print(f"autograder.py: cannot grade: none of {', '.join(names)} is in {shown}, "
+                  "and " + "; ".join(f"{problem.path} {problem.reason}"
+                                     for problem in handed_in.unreadable)
+                  + ". Fix it (or hand in the files themselves) and run again.",
+                  file=sys.stderr)
+            return 2
         notes.append(f"none of {', '.join(names)} is in {shown}")
         zips = sorted(path.name for path in student_dir.glob("*.zip") if path.is_file())
         if zips:

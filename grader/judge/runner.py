@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.core import lifetime
+from grader.core.parsing import load_json
 from grader.core.source import StudentFiles
 from grader.judge import platform_support
 from grader.judge.confinement import Confinement
@@ -320,7 +321,7 @@ class _ProgressTail:
             if b'"progress"' not in line and b'"started"' not in line:
                 continue
             try:
-                event = json.loads(line)
+                event = load_json(line)   # TooDeep is a ValueError
             except ValueError:
                 continue
             if isinstance(event, dict) and isinstance(event.get("started"), str):
@@ -339,7 +340,7 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -
         if _plain_file(events_path, EVENTS_LIMIT) else []
     for line in lines:
         try:
-            event = json.loads(line)
+            event = load_json(line)   # TooDeep is a ValueError
         except ValueError:
             continue
         if not isinstance(event, dict):

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from grader import assignments
+from grader.core.parsing import load_json
 from grader.core.table import LIMITS
 from grader.figures.html import RESULTS_LIMIT, document_size, strip_images
 from grader.instructor.intake.files import find_student_files
@@ -58,7 +59,7 @@ FIGURES_VARIABLE = "GRADER_FIGURES"
 def submitter_names(root: Path) -> list[str]:
     """Names in Gradescope's ``submission_metadata.json``; [] if absent or unreadable."""
     try:
-        metadata = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+        metadata = load_json((root / "submission_metadata.json").read_text(encoding="utf-8"))
         return [str(user["name"]) for user in metadata.get("users", [])
                 if isinstance(user, dict) and user.get("name")]
     except (OSError, ValueError, AttributeError, TypeError):

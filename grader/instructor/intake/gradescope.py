@@ -11,6 +11,7 @@ from grader.instructor.intake.files import from_folder, visible_entries
 
 NAME = "gradescope"
 METADATA_FILE = "submission_metadata.yml"
+MAX_METADATA_BYTES = 64 * 2**20     # a class of thousands writes a few MB
 
 
 def locate(folder: Path) -> Path | None:
@@ -61,10 +62,19 @@ def _read_metadata(metadata: Path) -> dict[str, tuple[Submitter, ...]]:
         raise SubmissionsError("reading Gradescope's submission_metadata.yml needs PyYAML: "
                                "install it with: python -m pip install PyYAML") from error
     try:
+        size = metadata.stat().st_size
+        if size > MAX_METADATA_BYTES:
+            raise SubmissionsError(f"{metadata} is {size:,} bytes (limit "
+                                   f"{MAX_METADATA_BYTES:,}), far more than Gradescope writes "
+                                   "for a class: export the submissions from Gradescope again")
         data = yaml.load(metadata.read_text(encoding="utf-8"), Loader=_tolerant_loader(yaml))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise SubmissionsError(f"cannot read {metadata} ({error}): export the submissions "
                                "from Gradescope again") from error
+    except (RecursionError, MemoryError):
+        raise SubmissionsError(f"cannot read {metadata}: it is nested too deeply or too "
+                               "large to read; export the submissions from Gradescope "
+                               "again") from None
     if not isinstance(data, dict):
         raise SubmissionsError(f"{metadata} is not a mapping of submission_<id> entries: "
                                "export the submissions from Gradescope again")
@@ -105,6 +115,8 @@ def _get(mapping: dict, key: str) -> object:
 
 
 def _text(value: object) -> str:
-    return "" if value is None else str(value)
+    """A name, email or id: a scalar as text; anything else (a list, a mapping, which
+    YAML's aliases could make vast) is no name at all."""
+    return str(value) if isinstance(value, (str, int, float)) else ""
 
 
