@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from grader.assignments.course import recognise as courses
 from grader.assignments.course.table import COURSES, course_questions
 from helpers import REFERENCE, ROOT, make_submission, messages, points_by_test, run_autograder
@@ -167,3 +169,37 @@ def test_gradescope_bundle_and_bulk_take_the_course(tmp_path):
     assert table[1].split(",")[4:10] == ["6", "6", "6", "7", "1", "25"]
     assert table[0].split(",")[-2:] == ["course", "recognised_as"]
     assert table[2].split(",")[-2:] == ["models-only", ""]
+
+
+# ------------------------------------------------------------------ q6's two orientations
+
+QUERY_KEY = "scores = matmul(q, movedim(k, 1, 2))"
+KEY_QUERY = "scores = matmul(k, movedim(q, 1, 2))"     # the Fall 2024 grader's K Q^T
+
+
+@pytest.mark.parametrize("orientation, says", [
+    (QUERY_KEY, "matches softmax(mask(QK^T/sqrt(C)))V on 6 random sizes (this version "
+                "accepts both orientations"),
+    (KEY_QUERY, "matches softmax(mask(KQ^T/sqrt(C)))V on 6 random sizes (this version "
+                "accepts both orientations"),
+])
+def test_models_only_q6_accepts_both_orientations_and_says_which(tmp_path, orientation, says):
+    folder = models_only(tmp_path / "s")
+    models = folder / "models.py"
+    text = models.read_text(encoding="utf-8")
+    assert text.count(QUERY_KEY) == 1
+    models.write_text(text.replace(QUERY_KEY, orientation), encoding="utf-8")
+    process, results = grade(folder, tmp_path, "-q", "q6", "--course", "models-only-q6")
+    assert results["questions"]["q6"]["points"] == 1, process.stdout
+    assert says in messages(results, "q6")
+
+
+def test_the_current_version_keeps_the_writeups_orientation(tmp_path):
+    folder = make_submission(tmp_path / "s")
+    models = folder / "models.py"
+    text = models.read_text(encoding="utf-8")
+    assert text.count(QUERY_KEY) == 1
+    models.write_text(text.replace(QUERY_KEY, KEY_QUERY), encoding="utf-8")
+    process, results = grade(folder, tmp_path, "-q", "q6")
+    assert results["questions"]["q6"]["points"] == 0, process.stdout
+    assert "Likely cause: Q and K come from the wrong layers" in messages(results, "q6")

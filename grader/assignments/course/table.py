@@ -78,7 +78,10 @@ QUESTIONS: tuple[Question, ...] = (
         "q6", "Attention",
         checks=(Check("attention", "AttentionBlock: causal scaled dot-product attention", 2),),
         student_files=("models.py",), module=_QUESTIONS + "attention", time_limit=120,
-        thresholds=_frozen(tolerance=1e-4, diagnosis_tolerance=1e-3), live_plot=False),
+        # key_query_scores: whether K Q^T (not only the writeup's Q K^T) is accepted
+        # (the models-only-q6 version: its term's grader computed K Q^T).
+        thresholds=_frozen(tolerance=1e-4, diagnosis_tolerance=1e-3, key_query_scores=False),
+        live_plot=False),
     Question(
         "q7", "Character GPT (ungraded)",
         checks=(Check("shapes", "Character_GPT: output shape", 0),
@@ -140,8 +143,9 @@ ALLOWED_IMPORTS = MappingProxyType({
 @dataclass(frozen=True)
 class CourseVersion:
     """A published version of the course: which questions it has, and for each its
-    student interface, extra credit, and checks (key, title, points). Thresholds,
-    time limits and the judge's checks are the rows above, whatever the version."""
+    student interface, extra credit, and checks (key, title, points). Time limits and
+    the judge's checks are the rows above, whatever the version; thresholds too, but
+    those a version names in ``thresholds``."""
     name: str
     summary: str                 # one line, for --help
     interface: str
@@ -150,6 +154,8 @@ class CourseVersion:
     # Questions graded with SPLIT_FILES's interface whatever the version's is (the
     # attention block has only forward in every version).
     own_interface: frozenset = frozenset()
+    # Question id -> thresholds this version sets otherwise than the rows above.
+    thresholds: MappingProxyType = dataclasses.field(default_factory=_frozen)
 
 
 def _checks(*rows) -> tuple:
@@ -190,7 +196,10 @@ VERSIONS = (
         MODELS_ONLY, MappingProxyType({**_MODELS_ONLY_BASE, "q5": _checks(
             (*_MODELS_ONLY_Q5[0], 2), (*_MODELS_ONLY_Q5[1], 2)),
             "q6": _checks(("attention", "Attention: causal scaled dot-product attention", 1))}),
-        own_interface=frozenset({"q6"})),
+        own_interface=frozenset({"q6"}),
+        # That term's grader expected softmax(mask(K Q^T / sqrt(C))) V, and its students
+        # wrote it; a student who followed the later writeup's Q K^T is right too.
+        thresholds=MappingProxyType({"q6": MappingProxyType({"key_query_scores": True})})),
 )
 
 
@@ -205,6 +214,8 @@ def _questions(version: CourseVersion) -> tuple[Question, ...]:
         interface = SPLIT_FILES if question.id in version.own_interface else version.interface
         chosen.append(dataclasses.replace(
             question, checks=tuple(Check(*row) for row in rows), interface=interface,
+            thresholds=_frozen(**{**question.thresholds,
+                                  **version.thresholds.get(question.id, {})}),
             extra_credit=question.id in version.extra_credit,
             student_files=("models.py",) if interface == MODELS_ONLY else question.student_files,
             prerequisites=tuple(p for p in question.prerequisites if p in version.checks)))

@@ -3,7 +3,10 @@
 For random sizes the sandbox builds the student's AttentionBlock, runs it on the
 judge's inputs, and returns the block's own weights, mask and output. The judge
 computes softmax(mask(Q K^T / sqrt(C))) V from those weights in float64 and
-compares; when the output is wrong it names the likely mistake.
+compares; when the output is wrong it names the likely mistake. Where the version
+sets ``key_query_scores`` (models-only-q6: its term's grader computed K Q^T, from
+``matmul(k_layer(x), movedim(q_layer(x), 1, 2))``), softmax(mask(K Q^T / sqrt(C))) V
+is right too, and the message says which of the two matched.
 """
 
 from __future__ import annotations
@@ -155,13 +158,28 @@ def expected_and_mistakes(x, weights: dict) -> tuple[np.ndarray, dict[str, np.nd
     return correct, mistakes
 
 
-@QUESTION.verdict("attention", reads=("tolerance", "diagnosis_tolerance"))
+QUERY_KEY, KEY_QUERY = "softmax(mask(QK^T/sqrt(C)))V", "softmax(mask(KQ^T/sqrt(C)))V"
+SWAPPED = "Q and K come from the wrong layers (q_layer makes Q, k_layer makes K)"
+
+
+def _accepted(x, arrays: dict, key_query: bool) -> tuple[dict, dict]:
+    """The right outputs by name (Q K^T; K Q^T too where the version accepts it) and
+    the common mistakes, for one config."""
+    correct, mistakes = expected_and_mistakes(x, arrays)
+    right = {QUERY_KEY: correct}
+    if key_query:     # the swapped layers are K Q^T: right here, not a mistake
+        right[KEY_QUERY] = mistakes.pop(SWAPPED)
+    return right, mistakes
+
+
+@QUESTION.verdict("attention", reads=("tolerance", "diagnosis_tolerance", "key_query_scores"))
 def judge_attention(v):
     result = v.step()
     if result is None or not result.ok:
         return v.missing()
     tolerance, near = v.settings["tolerance"], v.settings["diagnosis_tolerance"]
-    extra_dimension = False
+    key_query = bool(v.settings["key_query_scores"])
+    extra_dimension, matched = False, []
     for index, ((c, block_size, b, t), x) in enumerate(zip(v.probes["configs"],
                                                            _inputs(v.probes))):
         arrays = {name: v.outcome.array("attention", f"{index}_{name}")
@@ -175,22 +193,35 @@ def judge_attention(v):
                 arrays["mask"][0, 0], np.tril(np.ones((block_size, block_size)))):
             return v.failed(f"{size}: the mask buffer should be the lower-triangular ones of "
                             f"shape (1, 1, {block_size}, {block_size}) that __init__ creates")
-        correct, mistakes = expected_and_mistakes(x, arrays)
+        right, mistakes = _accepted(x, arrays, key_query)
+        correct = right[QUERY_KEY]
+
+        def match(output):
+            return next((name for name, value in right.items()
+                         if np.allclose(output, value, rtol=tolerance, atol=tolerance)), None)
+
         if arrays["output"].shape == (1, *correct.shape):
             extra_dimension = True
-            if not np.allclose(arrays["output"][0], correct, rtol=tolerance, atol=tolerance):
+            if match(arrays["output"][0]) is None:
                 return v.failed(f"models.AttentionBlock.forward returned a tensor of shape "
                                 f"{arrays['output'].shape}; expected {correct.shape}{SAME_SHAPE}")
             arrays["output"] = arrays["output"][0]
         if arrays["output"].shape != correct.shape:
             return v.failed(f"{size}: output shape {arrays['output'].shape}, expected "
                             f"{correct.shape}")
-        if not np.allclose(arrays["output"], correct, rtol=tolerance, atol=tolerance):
+        found = match(arrays["output"])
+        if found is None:
             diagnosis = next((why for why, wrong in mistakes.items()
                               if np.allclose(arrays["output"], wrong, rtol=near, atol=near)),
-                             "compare each step with softmax(mask(Q K^T / sqrt(C))) V")
-            error = float(np.max(np.abs(arrays["output"] - correct)))
+                             "compare each step with " + " or ".join(right))
+            error = min(float(np.max(np.abs(arrays["output"] - value)))
+                        for value in right.values())
             return v.failed(f"{size}: the output differs from the reference by up to "
                             f"{error:.4g}. Likely cause: {diagnosis}")
-    message = f"matches softmax(mask(QK^T/sqrt(C)))V on {CONFIGS} random sizes"
+        matched.append(found)
+    names = list(dict.fromkeys(matched))
+    message = f"matches {' and '.join(names)} on {CONFIGS} random sizes"
+    if key_query:
+        message += (" (this version accepts both orientations of the scores: its term's "
+                    "grader computed KQ^T, the later writeup QK^T)")
     return v.passed(message + ("\n" + EXTRA_DIMENSION_NOTE if extra_dimension else ""))
