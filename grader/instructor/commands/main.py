@@ -12,7 +12,7 @@ import argparse
 import sys
 import traceback
 
-from grader.instructor.commands import bulk, export, release, similarity
+from grader.instructor.commands import bulk, calibrate, export, release, similarity
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_release(commands)
     export.add_export(commands)
     similarity.add_similarity(commands)
+    calibrate.add_calibrate(commands)
     return parser
 
 
