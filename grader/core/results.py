@@ -135,6 +135,10 @@ class QuestionResult:
     figures: tuple[str, ...] = ()
     # CPU seconds its sandbox's processes used (None: not measured, or no sandbox ran)
     cpu_seconds: float | None = None
+    # With --attempts above 1, when a retried check failed: each attempt's run seed
+    # and points, and the seed whose attempt counted (None: graded once).
+    attempts: tuple[tuple[int, float], ...] = ()
+    graded_seed: int | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -17,11 +17,15 @@ SPLIT_FILES, MODELS_ONLY = "split-files", "models-only"   # the student interfac
 class Check:
     """One line of the report (``*** PASS: <title>``), worth ``points``. ``key`` names
     the question module's sandbox step and verdict for this check. An extra-credit
-    check's points count above the question's (and the total's) points possible."""
+    check's points count above the question's (and the total's) points possible.
+    ``retried``: its outcome depends on training randomness (a training threshold):
+    when it fails with a figure measured, the question may be trained again on the
+    next seeds (``--attempts``) and earns its best attempt."""
     key: str
     title: str
     points: float
     extra_credit: bool = False
+    retried: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=LIMITS.default_seed,
                         help=f"random seed; the same seed gives the same grade (default: "
                              f"{LIMITS.default_seed})")
+    parser.add_argument("--attempts", type=int, default=1, metavar="N",
+                        help="when a training check fails with its figure measured, train "
+                             "the question again on the next seeds (--seed, --seed + 1...), "
+                             "up to N attempts in all, and grade its best (default: 1, the "
+                             "seed alone)")
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write the results as JSON to FILE")
     parser.add_argument("--gradescope-output", action="store_true",
@@ -157,12 +162,21 @@ def main(argv=None) -> int:
         return 2
     if data.stand_ins:
         notes.append(data.stand_in_note())
+    if args.attempts < 1:
+        print(f"autograder.py: --attempts must be at least 1; got {args.attempts}",
+              file=sys.stderr)
+        return 2
+    if args.attempts > 1:
+        notes.append(f"a question whose training check fails is trained again on seeds "
+                     f"{args.seed + 1}-{args.seed + args.attempts - 1} (up to {args.attempts} "
+                     "attempts in all, --attempts) and earns its best attempt; a time-out or "
+                     "a crash is not retried")
     settings = Settings(project_root=PROJECT_ROOT, student_dir=student_dir, seed=args.seed,
                         graphics=not args.no_graphics, mute=args.mute,
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,
                         time_limit_scale=args.time_limit_scale, memory_mb=args.memory_limit,
                         enforce_imports=args.enforce_imports, assignment=assignment,
-                        student_dir_label=args.student_dir_label)
+                        student_dir_label=args.student_dir_label, attempts=args.attempts)
     if settings.plots_dir:
         settings.plots_dir.mkdir(parents=True, exist_ok=True)
 

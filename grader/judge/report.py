@@ -182,7 +182,12 @@ def write_json(path: Path, results: list[QuestionResult], seed: int, student_dir
                                       "warnings": list(r.warnings),
                                       "figures": [Path(f).name for f in r.figures],
                                       "output_bytes": r.output_bytes,
-                                      "output": r.output}
+                                      "output": r.output,
+                                      # --attempts: every attempt's run seed and points
+                                      "attempts": [{"seed": seed, "points": points}
+                                                   for seed, points in r.attempts],
+                                      "graded_seed": seed if r.graded_seed is None
+                                      else r.graded_seed}
                       for r in results},
         "tests": tests,
     }

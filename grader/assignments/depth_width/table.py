@@ -39,7 +39,7 @@ def _dense(id_: str, function: str, units: int, layers: int, accuracy: float,
                                 f"hidden units in at least {layers} hidden layer(s)",
                       points[0]),
                 Check("accuracy", f"{function} trained by train_model: test accuracy",
-                      points[1])),
+                      points[1], retried=True)),
         student_files=NETWORKS, module=_QUESTIONS + "networks", time_limit=time_limit,
         thresholds=MappingProxyType({
             "function": function, "allowed": DENSE, "max_hidden_units": units,
@@ -62,7 +62,8 @@ QUESTIONS = (
         "q3g", "cnn: under a million parameters, 98.5%",
         checks=(Check("limits", "cnn: allowed layers, under 1,000,000 parameters, a Dropout "
                                 "and a BatchNorm2d", 6),
-                Check("accuracy", "cnn trained by train_model: test accuracy", 10),
+                Check("accuracy", "cnn trained by train_model: test accuracy", 10,
+                      retried=True),
                 Check("training", "train_model: exactly 10 epochs of batch size 32", 4)),
         student_files=NETWORKS, module=_QUESTIONS + "cnn_network", time_limit=1800,
         thresholds=MappingProxyType({

@@ -25,9 +25,9 @@ def _accuracy(id_: str, title: str, network: str, files, mark: float, floor: flo
               extra_most: float, time_limit: float, threads: int) -> Question:
     return Question(
         id_, title,
-        checks=(Check("accuracy", f"train_{network}: test accuracy", 20),
+        checks=(Check("accuracy", f"train_{network}: test accuracy", 20, retried=True),
                 Check("above", f"train_{network}: above {mark:.0%}", extra_most,
-                      extra_credit=True)),
+                      extra_credit=True, retried=True)),
         student_files=files, module=_QUESTIONS + "accuracy", time_limit=time_limit,
         thresholds=MappingProxyType({"network": network, "mark": mark, "floor": floor,
                                      "extra_most": extra_most}),

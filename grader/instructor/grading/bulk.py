@@ -337,7 +337,8 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder, after) -> int
     recognised = recognise_each(submissions, work.folder / "recognise")
     course = args.course or majority(recognised)
     print(course_note(course, recognised, chosen=bool(args.course)), file=sys.stderr)
-    settings = {"seed": args.seed, "grader_version": grader_version(),
+    settings = {"seed": args.seed, "attempts": args.attempts,
+                "grader_version": grader_version(),
                 "questions": questions, "time_limit_scale": args.time_limit_scale,
                 "memory_limit": args.memory_limit, "enforce_imports": args.enforce_imports,
                 "sandbox_user": args.sandbox_user, "course": course}
@@ -362,6 +363,7 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder, after) -> int
     options = {**settings, "isolation": mode}
     # Parallel across submissions (--jobs); each submission's questions one at a time.
     autograder_args = ["--no-graphics", "--mute", "-j", "1", "--seed", str(args.seed),
+                       "--attempts", str(args.attempts),
                        "--time-limit-scale", str(args.time_limit_scale),
                        "--memory-limit", str(args.memory_limit)]
     if questions:
@@ -375,7 +377,7 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder, after) -> int
     # Each question may run up to its wall-clock cap (LIMITS.wall_cap_factor times its
     # limit) when the machine is busy: a run stopped sooner would be our failure.
     timeout = 600 + sum(q.time_limit for q in assignments.get(course).questions) \
-        * args.time_limit_scale * LIMITS.wall_cap_factor
+        * args.time_limit_scale * LIMITS.wall_cap_factor * args.attempts
     crew = Crew(work)
     jobs = []
     for submission in submissions:

@@ -20,7 +20,8 @@ Environment variables, for tests and for instructors who grade a subset:
 code runs as; default ``student`` when run as root, empty for none) and
 ``GRADER_ISOLATION`` (autograder.py's ``--isolation``; default ``auto``: bubblewrap,
 which setup.sh installs, as the user ``student`` where the container allows user
-namespaces, else ``student`` alone, with a note in the results saying so).
+namespaces, else ``student`` alone, with a note in the results saying so) and
+``GRADER_ATTEMPTS`` (autograder.py's ``--attempts``; default 1).
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ SANDBOX_USER_VARIABLE = "GRADER_SANDBOX_USER"
 ISOLATION_VARIABLE = "GRADER_ISOLATION"
 DEFAULT_SANDBOX_USER = "student"   # created by setup.sh
 FIGURES_VARIABLE = "GRADER_FIGURES"
+ATTEMPTS_VARIABLE = "GRADER_ATTEMPTS"
+
+
+def attempts() -> int:
+    """autograder.py's --attempts on Gradescope: $GRADER_ATTEMPTS when it is a whole
+    number of at least 1, else 1 (the seed alone)."""
+    value = os.environ.get(ATTEMPTS_VARIABLE, "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else 1
 
 # ---------------------------------------------------------------- grading one submission
 
@@ -78,7 +87,7 @@ def run_timeout(course: str | None = None) -> float:
     is recognised), plus start-up."""
     chosen = [assignments.get(course)] if course else assignments.registry().values()
     return max(sum(q.time_limit for q in assignment.questions) for assignment in chosen) \
-        * LIMITS.wall_cap_factor + 600
+        * LIMITS.wall_cap_factor * attempts() + 600
 
 
 def failure_results(reason: str, output: str, seconds: float,
@@ -176,6 +185,7 @@ def grade(root: Path, source: Path = PROJECT_ROOT, questions: str = "",
                    "-j", "1"]
         if questions:
             command += ["-q", questions]
+        command += ["--attempts", str(attempts())]
         if course:
             command += ["--course", course]
         mode = os.environ.get(ISOLATION_VARIABLE, "").strip() or "auto"

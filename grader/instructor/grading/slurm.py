@@ -295,7 +295,8 @@ def bulk_arguments(args, settings: dict) -> list[str]:
     options, the course chosen once for the whole class."""
     line = ["bulk", str(args.submissions.resolve()), "--layout", args.layout,
             "--course", settings["course"], "--jobs", str(args.jobs),
-            "--seed", str(args.seed), "--time-limit-scale", repr(args.time_limit_scale),
+            "--seed", str(args.seed), "--attempts", str(args.attempts),
+            "--time-limit-scale", repr(args.time_limit_scale),
             "--memory-limit", str(args.memory_limit), "--isolation", args.isolation,
             "--feedback-figures", args.feedback_figures]
     if settings["questions"]:

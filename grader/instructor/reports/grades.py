@@ -20,6 +20,17 @@ from grader.judge.report import atomic_write
 STATUS_ORDER = (GRADED, GRADER_ERROR, "unreadable", NO_FILES)
 
 
+def _retried(result: dict | None) -> str:
+    """The questions graded on a retry (--attempts), each with the seed that counted:
+    'q2 (seed 1)'; '' when none was."""
+    found = []
+    for question, entry in ((result or {}).get("questions") or {}).items():
+        if isinstance(entry, dict) and entry.get("attempts") and \
+                entry.get("graded_seed") != result.get("seed"):
+            found.append(f"{question} (seed {entry.get('graded_seed')})")
+    return " ".join(found)
+
+
 def csv_text(records: list[dict]) -> str:
     """grades.csv: a row of points possible, then one row per student (a group
     submission gives one row per member). From Canvas or Moodle, two more columns
@@ -30,7 +41,7 @@ def csv_text(records: list[dict]) -> str:
     from_lms = any(record.get("lms") for record in records)
     lms_columns = ["lms_id", "late"] if from_lms else []
     header = ["id", "name", "email", "sid", *lms_columns, *ids, "total", "status",
-              "seconds", "seed", "grader_version", "course", "recognised_as"]
+              "seconds", "seed", "retried", "grader_version", "course", "recognised_as"]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -38,7 +49,7 @@ def csv_text(records: list[dict]) -> str:
     writer.writerow(["points possible", "", "", "", *[""] * len(lms_columns),
                      *[_number(q.points) for q in questions],
                      _number(sum(q.points for q in questions if not q.extra_credit)),
-                     "", "", "", "", records_course(records), ""])
+                     "", "", "", "", "", records_course(records), ""])
     for record in records:
         result = record.get("result") if record.get("status") == GRADED else None
         questions = (result or {}).get("questions", {})
@@ -56,7 +67,7 @@ def csv_text(records: list[dict]) -> str:
                              text_cell(person.get("sid", "")),
                              *map(text_cell, marks[:len(lms_columns)]), *points, total,
                              text_cell(record.get("status", "")), record.get("seconds", ""),
-                             record.get("seed", ""),
+                             record.get("seed", ""), _retried(result),
                              text_cell(record.get("grader_version", "")),
                              text_cell((result or {}).get("course") or record.get("course")
                                        or ""),
