@@ -79,6 +79,13 @@ BENCHMARKS = (
                 "(test accuracies), q5 99.5% (on the 200 digits it trained on); 39 s of "
                 "training per seed."),
     Benchmark(
+        "calibrate_staff.py", "Every assignment's staff solution graded on seeds 0-9 "
+        "(depth-width 0-2) by python -m grader calibrate: each thresholded check's "
+        "spread, pass rate and worst margin.",
+        (Run("python benchmarks/calibrate_staff.py",
+             "python benchmarks/calibrate_staff.py --seeds 2 --courses current "
+             "--questions q1,q2"),)),
+    Benchmark(
         "parallel_questions.py", "A full run of the reference with -j 1 against the "
         "default -j: wall time and the peak memory of the judge and its sandboxes together.",
         (Run("python benchmarks/parallel_questions.py",
