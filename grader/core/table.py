@@ -20,12 +20,15 @@ class Check:
     check's points count above the question's (and the total's) points possible.
     ``retried``: its outcome depends on training randomness (a training threshold):
     when it fails with a figure measured, the question may be trained again on the
-    next seeds (``--attempts``) and earns its best attempt."""
+    next seeds (``--attempts``) and earns its best attempt, unless its figure is out
+    of reach of the threshold: for an accuracy, more than ``retry_within`` below it
+    (None: ``LIMITS.retry_within_fraction``; judge/grading.py's ``within_reach``)."""
     key: str
     title: str
     points: float
     extra_credit: bool = False
     retried: bool = False
+    retry_within: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,21 @@ class Limits:
     wall_cap_factor: float = 3.0   # a question's sandbox is stopped after this many times
                                    # its limit on the clock, even if it used little CPU
     default_seed: int = 0
+    # --attempts: a question whose training check fails with its figure measured is
+    # trained again on the next seeds, up to this many attempts in all (step 17) ...
+    default_attempts: int = 3
+    # ... unless the figure is too far from its threshold for another seed to reach:
+    # honest designs' figures spread over seeds by up to 0.052 of accuracy and 0.041
+    # of q2's loss (benchmarks/seed_spread.py), so an accuracy more than 6 points
+    # below its threshold, or a loss above 3 times its threshold, is not retried.
+    # Accuracies on MNIST's test digits spread far less (at most 0.0064): their
+    # checks set a reach of 2 points (MNIST_RETRY_WITHIN).
+    retry_within_fraction: float = 0.06
+    retry_within_loss_ratio: float = 3.0
 
 
 LIMITS = Limits()
+MNIST_RETRY_WITHIN = 0.02
 
 
 def _frozen_empty() -> MappingProxyType:

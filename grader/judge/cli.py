@@ -41,11 +41,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=LIMITS.default_seed,
                         help=f"random seed; the same seed gives the same grade (default: "
                              f"{LIMITS.default_seed})")
-    parser.add_argument("--attempts", type=int, default=1, metavar="N",
-                        help="when a training check fails with its figure measured, train "
-                             "the question again on the next seeds (--seed, --seed + 1...), "
-                             "up to N attempts in all, and grade its best (default: 1, the "
-                             "seed alone)")
+    parser.add_argument("--attempts", type=int, default=LIMITS.default_attempts, metavar="N",
+                        help="when a training check fails near its threshold (a figure "
+                             "another seed could pass), train the question again on the next "
+                             "seeds (--seed + 1...), up to N attempts in all, and grade its "
+                             f"best (default: {LIMITS.default_attempts}; 1 grades on --seed "
+                             "alone)")
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write the results as JSON to FILE")
     parser.add_argument("--gradescope-output", action="store_true",
@@ -167,10 +168,10 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     if args.attempts > 1:
-        notes.append(f"a question whose training check fails is trained again on seeds "
-                     f"{args.seed + 1}-{args.seed + args.attempts - 1} (up to {args.attempts} "
-                     "attempts in all, --attempts) and earns its best attempt; a time-out or "
-                     "a crash is not retried")
+        notes.append(f"a question whose training check fails near its threshold is trained "
+                     f"again on seeds {args.seed + 1}-{args.seed + args.attempts - 1} (up to "
+                     f"{args.attempts} attempts in all, --attempts) and earns its best "
+                     "attempt; a time-out or a crash is not retried")
     settings = Settings(project_root=PROJECT_ROOT, student_dir=student_dir, seed=args.seed,
                         graphics=not args.no_graphics, mute=args.mute,
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,

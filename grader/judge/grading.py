@@ -18,7 +18,8 @@ import numpy as np
 from grader import assignments
 from grader.core.handed_in import HandedIn, UnreadableSource, read_submission, skeleton_names
 from grader.core.source import PROJECT_FILES
-from grader.core.results import ERROR, FAILED, SKIPPED, CheckResult, QuestionResult
+from grader.core.results import (ERROR, FAILED, FRACTION, LOSS, SKIPPED, CheckResult,
+                                 QuestionResult)
 from grader.core.table import LIMITS, Assignment, Question
 from grader.core.wiring import SettingsView, VerdictInput, load_definition
 from grader.judge.data import JudgeData
@@ -46,9 +47,9 @@ class Settings:
     assignment: Assignment | None = None   # None: the default assignment (grader/assignments/)
     # How messages name student_dir: None, its path; '' names the files alone (bulk).
     student_dir_label: str | None = None
-    # Attempts a question may have when a retried check fails (--attempts): seed,
-    # seed + 1, ...; 1 grades on the seed alone.
-    attempts: int = 1
+    # Attempts a question may have when a retried check fails within reach of its
+    # threshold (--attempts): seed, seed + 1, ...; 1 grades on the seed alone.
+    attempts: int = LIMITS.default_attempts
 
     def __post_init__(self):
         if self.assignment is None:
@@ -144,9 +145,10 @@ class Grader:
     def grade_question(self, question: Question, shown_to=None) -> QuestionResult:
         """Grade one question; the student's output goes to ``shown_to`` (default:
         stdout, as it comes). When a retried check fails with its figure measured (not
-        a time-out, a crash or a missing figure), the question is trained again on the
-        next run seeds, up to ``Settings.attempts`` in all; it earns its best attempt
-        (the first of equals), whose checks say every attempt's figure."""
+        a time-out, a crash or a missing figure) and within reach of its threshold
+        (``within_reach``), the question is trained again on the next run seeds, up to
+        ``Settings.attempts`` in all; it earns its best attempt (the first of equals),
+        whose checks say every attempt's figure."""
         seed = self.settings.seed
         result, again = self._attempt(question, seed, shown_to)
         tried = [(seed, result)]
@@ -155,7 +157,7 @@ class Grader:
             result, again = self._attempt(question, seed, shown_to)
             tried.append((seed, result))
         if len(tried) == 1:
-            return result
+            return _out_of_reach(result) if self.settings.attempts > 1 else result
         best_seed, best = max(tried, key=lambda attempt: (attempt[1].points,
                                                           -attempt[0]))
         return _with_attempts(best, best_seed, tried)
@@ -164,7 +166,7 @@ class Grader:
                  shown_to=None) -> tuple[QuestionResult, bool]:
         """One attempt at ``question`` with the run seed ``run_seed``; its result, and
         whether another attempt could change it (a retried check failed, its figure
-        measured, in a sandbox that finished)."""
+        measured and within reach of its threshold, in a sandbox that finished)."""
         started = time.monotonic()
         imports = self.import_warnings.for_files(question.student_files)
         notes: tuple[str, ...] = ()
@@ -226,10 +228,11 @@ class Grader:
             checks = tuple(dataclasses.replace(c, message=self.handed_in.relocate(c.message))
                            for c in checks)
         figures, figure_notes = self._figures(question, outcome, probes)
-        retried = {check.key for check in question.checks if check.retried}
+        retried = {check.key: check.retry_within for check in question.checks
+                   if check.retried}
         again = (fault is None and outcome.finished and outcome.stopped is None
-                 and any(c.key in retried and c.status == FAILED and c.metric is not None
-                         for c in checks))
+                 and any(c.key in retried and c.status == FAILED
+                         and within_reach(c, retried[c.key]) for c in checks))
         return QuestionResult(question, checks, time.monotonic() - started,
                               outcome.output.kept, outcome.output.total_bytes,
                               notes + figure_notes, imports, figures,
@@ -299,6 +302,41 @@ class Grader:
         return tuple(CheckResult(question.id, c.key, c.title, c.points, 0.0, ERROR,
                                  message if i == 0 else "not scored: see the autograder error above")
                      for i, c in enumerate(checks or question.checks))
+
+
+def within_reach(check: CheckResult, reach: float | None = None) -> bool:
+    """Whether another seed could plausibly pass ``check``, a failed figure: an
+    accuracy (a FRACTION) at most ``reach`` (default ``LIMITS.retry_within_fraction``)
+    below its minimum, a loss at most ``LIMITS.retry_within_loss_ratio`` times its
+    maximum, any other figure with a threshold whenever it was measured. The reach is
+    set from how far honest designs' figures spread over seeds
+    (benchmarks/seed_spread.py): a model at 40% against 97% is not trained again."""
+    if check.metric is None or check.metric != check.metric:     # not measured, or NaN
+        return False
+    if check.unit == FRACTION and check.at_least is not None:
+        below = LIMITS.retry_within_fraction if reach is None else reach
+        return check.metric >= check.at_least - below - 1e-12
+    if check.unit == LOSS and check.at_most is not None:
+        return check.metric <= check.at_most * LIMITS.retry_within_loss_ratio
+    return check.at_least is not None or check.at_most is not None
+
+
+def _out_of_reach(result: QuestionResult) -> QuestionResult:
+    """A question graded once although more attempts were allowed: its retried
+    checks that failed out of reach say why they were not trained again."""
+    reach = {check.key: check.retry_within for check in result.question.checks
+             if check.retried}
+    checks = []
+    for check in result.checks:
+        if (check.key in reach and check.status == FAILED and check.metric is not None
+                and check.metric == check.metric and check.requirement
+                and not within_reach(check, reach[check.key])):
+            check = dataclasses.replace(check, message=(
+                f"{check.message}\nnot trained again on another seed (--attempts): "
+                f"{check.figure} is too far from the threshold ({check.requirement}) for "
+                "another seed to make up").strip())
+        checks.append(check)
+    return dataclasses.replace(result, checks=tuple(checks))
 
 
 def _with_attempts(best: QuestionResult, graded_seed: int,

@@ -22,6 +22,7 @@ from grader.core.table import (  # noqa: F401
     LIMITS,
     MODELS_ONLY,
     SPLIT_FILES,
+    MNIST_RETRY_WITHIN,
     Assignment,
     Check,
     DataFile,
@@ -56,7 +57,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "q3", "Digit classification",
         checks=(Check("sanity", "DigitClassificationModel and loss: shapes and gradients", 2),
-                Check("train", "train_digitclassifier: test accuracy", 3, retried=True)),
+                Check("train", "train_digitclassifier: test accuracy", 3, retried=True,
+                      retry_within=MNIST_RETRY_WITHIN)),
         student_files=("models.py", "losses.py", "train.py"), module=_QUESTIONS + "digits",
         time_limit=600, thresholds=_frozen(min_accuracy=0.97)),
     Question(
@@ -214,9 +216,12 @@ def _questions(version: CourseVersion) -> tuple[Question, ...]:
         if rows is None:
             continue
         interface = SPLIT_FILES if question.id in version.own_interface else version.interface
-        retried = {check.key for check in question.checks if check.retried}
+        retried = {check.key: check for check in question.checks if check.retried}
         chosen.append(dataclasses.replace(
-            question, checks=tuple(Check(*row, retried=row[0] in retried) for row in rows),
+            question, checks=tuple(Check(*row, retried=row[0] in retried,
+                                         retry_within=getattr(retried.get(row[0]),
+                                                              "retry_within", None))
+                                   for row in rows),
             interface=interface,
             thresholds=_frozen(**{**question.thresholds,
                                   **version.thresholds.get(question.id, {})}),

@@ -14,7 +14,8 @@ from types import MappingProxyType
 
 from grader.assignments.depth_width.handout import student_readme
 from grader.assignments import mnist
-from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
+from grader.core.table import (MNIST_RETRY_WITHIN, Assignment, Check, ImportRule, Question,
+                               Release, StudentFile)
 
 _QUESTIONS = "grader.assignments.depth_width.questions."
 _SKELETONS = "grader/assignments/depth_width/skeleton/"
@@ -39,7 +40,7 @@ def _dense(id_: str, function: str, units: int, layers: int, accuracy: float,
                                 f"hidden units in at least {layers} hidden layer(s)",
                       points[0]),
                 Check("accuracy", f"{function} trained by train_model: test accuracy",
-                      points[1], retried=True)),
+                      points[1], retried=True, retry_within=MNIST_RETRY_WITHIN)),
         student_files=NETWORKS, module=_QUESTIONS + "networks", time_limit=time_limit,
         thresholds=MappingProxyType({
             "function": function, "allowed": DENSE, "max_hidden_units": units,
@@ -63,7 +64,7 @@ QUESTIONS = (
         checks=(Check("limits", "cnn: allowed layers, under 1,000,000 parameters, a Dropout "
                                 "and a BatchNorm2d", 6),
                 Check("accuracy", "cnn trained by train_model: test accuracy", 10,
-                      retried=True),
+                      retried=True, retry_within=MNIST_RETRY_WITHIN),
                 Check("training", "train_model: exactly 10 epochs of batch size 32", 4)),
         student_files=NETWORKS, module=_QUESTIONS + "cnn_network", time_limit=1800,
         thresholds=MappingProxyType({

@@ -12,7 +12,8 @@ from types import MappingProxyType
 
 from grader.assignments import mnist
 from grader.assignments.first_networks.handout import student_readme
-from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
+from grader.core.table import (MNIST_RETRY_WITHIN, Assignment, Check, ImportRule, Question,
+                               Release, StudentFile)
 
 _QUESTIONS = "grader.assignments.first_networks.questions."
 _SKELETONS = "grader/assignments/first_networks/skeleton/"
@@ -45,7 +46,8 @@ QUESTIONS = (
         live_plot=False),
     Question(
         "q4", "MNIST network",
-        checks=(Check("train", "train_mnist: accuracy on test digits", 2, retried=True),
+        checks=(Check("train", "train_mnist: accuracy on test digits", 2, retried=True,
+                      retry_within=MNIST_RETRY_WITHIN),
                 Check("history", "train_mnist: periodic evaluation on the test set", 1),
                 Check("mistakes", "misclassified: the rows the model gets wrong", 1)),
         student_files=MNIST, module=_QUESTIONS + "digits", time_limit=300,

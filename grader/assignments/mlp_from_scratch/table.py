@@ -13,7 +13,8 @@ from types import MappingProxyType
 
 from grader.assignments import mnist
 from grader.assignments.mlp_from_scratch.handout import student_readme
-from grader.core.table import Assignment, Check, ImportRule, Question, Release, StudentFile
+from grader.core.table import (MNIST_RETRY_WITHIN, Assignment, Check, ImportRule, Question,
+                               Release, StudentFile)
 
 _QUESTIONS = "grader.assignments.mlp_from_scratch.questions."
 _SKELETONS = "grader/assignments/mlp_from_scratch/skeleton/"
@@ -25,9 +26,10 @@ def _accuracy(id_: str, title: str, network: str, files, mark: float, floor: flo
               extra_most: float, time_limit: float, threads: int) -> Question:
     return Question(
         id_, title,
-        checks=(Check("accuracy", f"train_{network}: test accuracy", 20, retried=True),
+        checks=(Check("accuracy", f"train_{network}: test accuracy", 20, retried=True,
+                      retry_within=MNIST_RETRY_WITHIN),
                 Check("above", f"train_{network}: above {mark:.0%}", extra_most,
-                      extra_credit=True, retried=True)),
+                      extra_credit=True)),
         student_files=files, module=_QUESTIONS + "accuracy", time_limit=time_limit,
         thresholds=MappingProxyType({"network": network, "mark": mark, "floor": floor,
                                      "extra_most": extra_most}),

@@ -84,11 +84,12 @@ def add_bulk(commands) -> None:
                              "or 1 per task with --slurm, which asks for one CPU per job; "
                              "each sandbox uses one torch thread)")
     parser.add_argument("--seed", type=int, default=LIMITS.default_seed)
-    parser.add_argument("--attempts", type=int, default=1, metavar="N",
+    parser.add_argument("--attempts", type=int, default=LIMITS.default_attempts, metavar="N",
                         help="autograder.py's --attempts: a question whose training check "
-                             "fails is trained again on the next seeds, up to N attempts in "
-                             "all, and earns its best (default 1; grades.csv's retried "
-                             "column names the questions graded on another seed)")
+                             "fails near its threshold is trained again on the next seeds, "
+                             "up to N attempts in all, and earns its best (default "
+                             f"{LIMITS.default_attempts}; 1 grades on --seed alone; grades.csv's "
+                             "retried column names the questions graded on another seed)")
     parser.add_argument("--force", action="store_true", help="regrade everything")
     parser.add_argument("--shard", type=parse_shard, metavar="K/N",
                         help="grade only the K-th of N parts of about equal cost (combine "

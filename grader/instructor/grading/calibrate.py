@@ -99,6 +99,7 @@ def run_one(student_dir: Path, course: str, question: str, seed: int, isolation:
     results = scratch / f"{question}-{seed}.json"
     command = [sys.executable, str(PROJECT_ROOT / "autograder.py"), "--student-dir",
                str(student_dir), "--course", course, "-q", question, "--seed", str(seed),
+               "--attempts", "1",
                "--json", str(results), "--no-graphics", "--mute", "-j", "1",
                "--isolation", isolation]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")

@@ -21,7 +21,8 @@ code runs as; default ``student`` when run as root, empty for none) and
 ``GRADER_ISOLATION`` (autograder.py's ``--isolation``; default ``auto``: bubblewrap,
 which setup.sh installs, as the user ``student`` where the container allows user
 namespaces, else ``student`` alone, with a note in the results saying so) and
-``GRADER_ATTEMPTS`` (autograder.py's ``--attempts``; default 1).
+``GRADER_ATTEMPTS`` (autograder.py's ``--attempts``; default 3, ``1`` grades on the
+seed alone).
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ ATTEMPTS_VARIABLE = "GRADER_ATTEMPTS"
 
 def attempts() -> int:
     """autograder.py's --attempts on Gradescope: $GRADER_ATTEMPTS when it is a whole
-    number of at least 1, else 1 (the seed alone)."""
+    number of at least 1, else the default (``LIMITS.default_attempts``)."""
     value = os.environ.get(ATTEMPTS_VARIABLE, "").strip()
-    return int(value) if value.isdigit() and int(value) >= 1 else 1
+    return int(value) if value.isdigit() and int(value) >= 1 else LIMITS.default_attempts
 
 # ---------------------------------------------------------------- grading one submission
 
