@@ -86,6 +86,20 @@ BENCHMARKS = (
              "python benchmarks/calibrate_staff.py --seeds 2 --courses current "
              "--questions q1,q2"),)),
     Benchmark(
+        "seed_spread.py", "Honest but weaker course solutions (stopping once a figure they "
+        "can see reaches the threshold, or fixed plain SGD) and far ones, graded on seeds "
+        "0-9: how far each spreads, which failures the retry policy's reach takes in, and "
+        "what three attempts do.",
+        (Run("python benchmarks/seed_spread.py",
+             "python benchmarks/seed_spread.py --seeds 3 --designs q2-sgd-fixed,q2-far"),)),
+    Benchmark(
+        "attempts_cost.py", "The retry policy's cost on a full run: the staff solution, "
+        "one failing two training checks near their thresholds on every seed and one "
+        "failing them far away, each graded with --attempts 1 and 3 side by side.",
+        (Run("python benchmarks/attempts_cost.py",
+             "python benchmarks/attempts_cost.py --questions q2 --solutions staff,near"),
+         Run("python benchmarks/attempts_cost.py --busy"))),
+    Benchmark(
         "parallel_questions.py", "A full run of the reference with -j 1 against the "
         "default -j: wall time and the peak memory of the judge and its sandboxes together.",
         (Run("python benchmarks/parallel_questions.py",

@@ -12,7 +12,12 @@ hinge on a seed. Each design below is the staff solution with one training funct
 seed), and the table gives per design the figure's min, median and max over the
 seeds, its spread (max - min), the pass rate and the worst seed's distance to the
 threshold. Designs marked "far" never pass on any seed: how far below the threshold
-their figures sit shows where a retry cannot help.
+their figures sit shows where a retry cannot help. "retried" counts the failing seeds
+the grader would train again (``judge/grading.py``'s ``within_reach``, with the
+check's reach from the course's table): the reach should take in every failure of a
+design that passes on some seeds, and none of the far ones. "3 attempts" plays the
+policy over the measured seeds: of the runs starting at seed s = 0..N-3, how many
+pass on s, or on s+1 or s+2 when the failures before are within reach.
 
     python benchmarks/seed_spread.py                          # 10 seeds, every design
     python benchmarks/seed_spread.py --seeds 3 --designs q2-batch-stop,q3-val-97
@@ -31,9 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from grader import assignments  # noqa: E402
+from grader.core.results import CheckResult  # noqa: E402
 from grader.instructor.grading import calibrate  # noqa: E402
+from grader.judge.grading import within_reach  # noqa: E402
 
 STAFF = ROOT / "tests" / "reference"
+CHECKS = {(question.id, check.key): check for question in assignments.get("current").questions
+          for check in question.checks}
 
 # name -> (question, what the design does, code appended to train.py, to models.py).
 # Appended definitions replace the staff ones of the same name.
@@ -229,21 +239,50 @@ def run(names: list[str], seeds: int, jobs: int) -> list[dict]:
                 measured = spread.measured
                 if not measured:
                     continue
+                failing = [f for f in figures if f.check == spread.check and not f.passed
+                           and f.figure is not None]
+                reach = CHECKS[(question, spread.check)].retry_within
+                by_seed = {f.seed: f for f in figures if f.check == spread.check}
+
+                def in_reach(f) -> bool:
+                    return f.figure is not None and within_reach(CheckResult(
+                        question, f.check, f.name, 0, 0, "failed", metric=f.figure,
+                        unit=f.unit, at_least=f.at_least, at_most=f.at_most), reach)
+                retried = sum(in_reach(f) for f in failing)
+                starts = range(max(seeds - 2, 0))
+                policy = sum(_graded_pass([by_seed.get(s + k) for k in range(3)], in_reach)
+                             for s in starts)
                 rows.append({"design": name, "what": what, "check": spread.name,
                              "threshold": spread.threshold, "min": min(measured),
                              "median": statistics.median(measured), "max": max(measured),
                              "spread": max(measured) - min(measured),
                              "passes": f"{spread.passes}/{len(spread.figures)}",
-                             "margin": spread.margin,
+                             "margin": spread.margin, "pass_count": spread.passes,
+                             "retried": f"{retried}/{len(failing)}",
+                             "policy": f"{policy}/{len(starts)}",
                              "seconds": time.monotonic() - started})
                 print(_line(rows[-1]), flush=True)
     return rows
 
 
+def _graded_pass(attempts: list, in_reach) -> bool:
+    """Whether the policy passes: the first attempt that passes, each failure before
+    it measured and within reach."""
+    for figure in attempts:
+        if figure is None:
+            return False
+        if figure.passed:
+            return True
+        if not in_reach(figure):
+            return False
+    return False
+
+
 def _line(row: dict) -> str:
     return (f"{row['design']:<17} {row['threshold']:>9} {row['min']:>9.4g} "
             f"{row['median']:>9.4g} {row['max']:>9.4g} {row['spread']:>9.4g} "
-            f"{row['passes']:>6} {row['margin']:>9.4g}")
+            f"{row['passes']:>6} {row['margin']:>9.4g} {row['retried']:>7} "
+            f"{row['policy']:>10}")
 
 
 def main(argv=None) -> int:
@@ -261,10 +300,10 @@ def main(argv=None) -> int:
         print(f"{name:<17} {DESIGNS[name][1]}")
     print(f"\nseeds 0-{args.seeds - 1}, {args.jobs} runs at once\n")
     print(f"{'design':<17} {'threshold':>9} {'min':>9} {'median':>9} {'max':>9} "
-          f"{'spread':>9} {'passes':>6} {'margin':>9}")
+          f"{'spread':>9} {'passes':>6} {'margin':>9} {'retried':>7} {'3 attempts':>10}")
     started = time.monotonic()
     rows = run(names, args.seeds, args.jobs)
-    near = [row for row in rows if "far" not in row["what"].split(":")[0]]
+    near = [row for row in rows if row["pass_count"] > 0]
     if near:
         print("\nwidest spread of the designs that pass on some seed, per question:")
         for question in sorted({row["check"] for row in near}):

@@ -116,6 +116,7 @@ def test_reach_of_each_kind_of_figure():
     assert not within_reach(figure(float("nan"), LOSS, at_most=0.02))
     assert not within_reach(figure(None, FRACTION, at_least=0.97))
     assert not within_reach(figure(0.5, FRACTION))                  # nothing to reach
+    assert not within_reach(figure(0.001, LOSS, at_most=0.02))      # failed for another reason
 
 
 def test_bulk_passes_the_policy_and_names_the_questions_graded_on_a_retry(tmp_path):
@@ -132,6 +133,8 @@ def test_bulk_passes_the_policy_and_names_the_questions_graded_on_a_retry(tmp_pa
     assert (coin["q2"], coin["retried"]) == ("5", "q2 (seed 2)")
     record = json.loads((out / "results" / "coin.json").read_text(encoding="utf-8"))
     assert record["attempts"] == 3
+    page = (out / "feedback" / "coin.html").read_text(encoding="utf-8")
+    assert "2 attempts (--attempts): " in page and "graded on seed 2" in page
 
 
 def test_attempts_below_one_is_refused():
