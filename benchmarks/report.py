@@ -100,6 +100,15 @@ BENCHMARKS = (
              "python benchmarks/attempts_cost.py --questions q2 --solutions staff,near"),
          Run("python benchmarks/attempts_cost.py --busy"))),
     Benchmark(
+        "grading_overhead.py", "Where each graded question's time goes (launch, imports, "
+        "set-up, training, checks, exit, the judge) beside the same training done "
+        "directly, and full runs against the 2-core limit and the training's CPU.",
+        (Run("python benchmarks/grading_overhead.py",
+             "python benchmarks/grading_overhead.py --questions q1,q6 --no-full"),
+         Run("python benchmarks/grading_overhead.py --busy"),
+         Run("python benchmarks/grading_overhead.py --course mlp-from-scratch"),
+         Run("python benchmarks/grading_overhead.py --course depth-width"))),
+    Benchmark(
         "parallel_questions.py", "A full run of the reference with -j 1 against the "
         "default -j: wall time and the peak memory of the judge and its sandboxes together.",
         (Run("python benchmarks/parallel_questions.py",

@@ -75,6 +75,9 @@ class SandboxOutcome:
     fault: str = ""
     output: CapturedOutput = field(default_factory=CapturedOutput)
     progress: dict = field(default_factory=dict)   # the sandbox's last progress report
+    # When the sandbox's main() began (the clock's time) and how long its imports and
+    # set-up took, as it says (benchmarks/grading_overhead.py; nothing is graded on it).
+    phases: dict = field(default_factory=dict)
     seconds: float = 0.0
     time_limit: float = 0.0
     memory_mb: int = 0
@@ -357,6 +360,10 @@ def _read_results(job_dir: Path, outcome: SandboxOutcome, files: StudentFiles) -
             outcome.exit_called = event["exit_called"]
         elif "sandbox_error" in event and isinstance(event["sandbox_error"], dict):
             outcome.sandbox_error = event["sandbox_error"]
+        elif "phases" in event and isinstance(event["phases"], dict):
+            outcome.phases = {str(key)[:20]: float(value) for key, value
+                              in list(event["phases"].items())[:8]
+                              if isinstance(value, (int, float)) and not isinstance(value, bool)}
         elif "figures_problem" in event:
             outcome.figures_problem = str(event["figures_problem"])[:300]
         elif event.get("finished") is True:
