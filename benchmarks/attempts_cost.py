@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _busy import beside_busy
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF = ROOT / "tests" / "reference"
@@ -88,11 +89,6 @@ def grade(folder: Path, attempts: int, questions: str, scratch: Path) -> dict:
                           for qid, q in data["questions"].items()}}
 
 
-def _spin(stop) -> None:
-    while not stop.is_set():
-        sum(i * i for i in range(10_000))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", default="", help="-q (default: a full run)")
@@ -101,13 +97,9 @@ def main(argv=None) -> int:
     parser.add_argument("--busy", action="store_true", help="beside one busy process")
     args = parser.parse_args(argv)
     names = [name for name in args.solutions.split(",") if name]
-    stop = multiprocessing.Event()
-    busy = multiprocessing.Process(target=_spin, args=(stop,), daemon=True) if args.busy else None
-    if busy:
-        busy.start()
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
-          + (", beside one busy process" if busy else ""))
-    try:
+          + (", beside one busy process" if args.busy else ""))
+    with beside_busy(args.busy):
         with tempfile.TemporaryDirectory(prefix="attempts-cost-") as scratch:
             rows = []
             for name in names:
@@ -124,10 +116,6 @@ def main(argv=None) -> int:
                 once, three = (found for n, a, found in rows if n == name)
                 print(f"  {name:<6} {three['wall'] - once['wall']:+6.1f} s "
                       f"({three['wall'] / once['wall']:.2f}x)")
-    finally:
-        stop.set()
-        if busy:
-            busy.join(timeout=5)
     print(f"load {os.getloadavg()[0]:.2f} at the end")
     return 0
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import multiprocessing
 import os
 import re
 import resource
@@ -40,19 +39,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from _busy import beside_busy
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import assignments  # noqa: E402
-from grader.judge import grading, runner  # noqa: E402
+from grader.judge import grading  # noqa: E402
 
 PHASES = ("launch", "imports", "setup", "training", "checks", "exit", "judge")
 TRAINING_STEPS = ("train", "training", "accuracy", "converge")
-
-
-def _spin(stop) -> None:
-    while not stop.is_set():
-        sum(i * i for i in range(10_000))
 
 
 def breakdown(course: str, questions: list[str], isolation: str, student: Path) -> list[dict]:
@@ -152,13 +148,9 @@ def main(argv=None) -> int:
     questions = [q for q in args.questions.split(",") if q] or \
         [q.id for q in assignment.questions if not q.optional]
 
-    stop = multiprocessing.Event()
-    busy = multiprocessing.Process(target=_spin, args=(stop,), daemon=True) if args.busy else None
-    if busy:
-        busy.start()
     print(f"{args.course}, {os.cpu_count()} cores, --isolation {args.isolation}, load "
-          f"{os.getloadavg()[0]:.2f}" + (", beside one busy process" if busy else ""), flush=True)
-    try:
+          f"{os.getloadavg()[0]:.2f}" + (", beside one busy process" if args.busy else ""), flush=True)
+    with beside_busy(args.busy):
         rows = breakdown(args.course, questions, args.isolation, student)
         direct = direct_training(questions) if args.course in ("current",) else {}
         print(f"\n{'question':<9}" + "".join(f"{name:>9}" for name in PHASES)
@@ -194,10 +186,6 @@ def main(argv=None) -> int:
               f"2-core limit max(training / 2, longest training {longest:.1f} s) = {limit:.1f} s")
         print(f"default run / 2-core limit: {default['wall'] / limit:.2f}x (target 1.3x)")
         print(f"default run CPU / training: {default['cpu'] / training:.2f}x (target 1.25x)")
-    finally:
-        stop.set()
-        if busy:
-            busy.join(timeout=5)
     print(f"load {os.getloadavg()[0]:.2f} at the end")
     return 0
 
