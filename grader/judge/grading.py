@@ -310,8 +310,13 @@ def within_reach(check: CheckResult, reach: float | None = None) -> bool:
     below its minimum, a loss at most ``LIMITS.retry_within_loss_ratio`` times its
     maximum, any other figure with a threshold whenever it was measured. The reach is
     set from how far honest designs' figures spread over seeds
-    (benchmarks/seed_spread.py): a model at 40% against 97% is not trained again."""
+    (benchmarks/seed_spread.py): a model at 40% against 97% is not trained again. A
+    figure that meets its threshold failed for another reason (q2's guard against a
+    lookup table, say), which another seed does not change."""
     if check.metric is None or check.metric != check.metric:     # not measured, or NaN
+        return False
+    if (check.at_least is not None and check.metric >= check.at_least
+            or check.at_most is not None and check.metric <= check.at_most):
         return False
     if check.unit == FRACTION and check.at_least is not None:
         below = LIMITS.retry_within_fraction if reach is None else reach
@@ -328,8 +333,10 @@ def _out_of_reach(result: QuestionResult) -> QuestionResult:
              if check.retried}
     checks = []
     for check in result.checks:
-        if (check.key in reach and check.status == FAILED and check.metric is not None
-                and check.metric == check.metric and check.requirement
+        short = check.metric is not None and (
+            check.at_least is not None and check.metric < check.at_least
+            or check.at_most is not None and check.metric > check.at_most)
+        if (check.key in reach and check.status == FAILED and short
                 and not within_reach(check, reach[check.key])):
             check = dataclasses.replace(check, message=(
                 f"{check.message}\nnot trained again on another seed (--attempts): "
