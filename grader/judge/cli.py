@@ -167,11 +167,6 @@ def main(argv=None) -> int:
         print(f"autograder.py: --attempts must be at least 1; got {args.attempts}",
               file=sys.stderr)
         return 2
-    if args.attempts > 1:
-        notes.append(f"a question whose training check fails near its threshold is trained "
-                     f"again on seeds {args.seed + 1}-{args.seed + args.attempts - 1} (up to "
-                     f"{args.attempts} attempts in all, --attempts) and earns its best "
-                     "attempt; a time-out or a crash is not retried")
     settings = Settings(project_root=PROJECT_ROOT, student_dir=student_dir, seed=args.seed,
                         graphics=not args.no_graphics, mute=args.mute,
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,
@@ -260,6 +255,11 @@ def _grade(args, settings, data, reporter, notes, confinement) -> int:
     started = time.monotonic()
     grader = Grader(settings, data, reporter, confinement, handed_in)
     notes += list(grader.left_out.values())       # a link, too large, binary: not graded
+    if args.attempts > 1:     # the policy, last: what was graded and how is said first
+        notes.append(f"a question whose training check fails near its threshold is trained "
+                     f"again on seeds {args.seed + 1}-{args.seed + args.attempts - 1} (up to "
+                     f"{args.attempts} attempts in all, --attempts) and earns its best "
+                     "attempt; a time-out or a crash is not retried")
     reporter.begin(args.seed, shown, notes, grader.import_warnings, handed_in.warnings())
     try:
         results = grader.grade(questions, honour_prerequisites=args.question is None,
