@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _busy import beside_busy
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # _busy.py, beside this file
+from _busy import beside_busy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF = ROOT / "tests" / "reference"
