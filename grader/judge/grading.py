@@ -313,10 +313,7 @@ def within_reach(check: CheckResult, reach: float | None = None) -> bool:
     (benchmarks/seed_spread.py): a model at 40% against 97% is not trained again. A
     figure that meets its threshold failed for another reason (q2's guard against a
     lookup table, say), which another seed does not change."""
-    if check.metric is None or check.metric != check.metric:     # not measured, or NaN
-        return False
-    if (check.at_least is not None and check.metric >= check.at_least
-            or check.at_most is not None and check.metric <= check.at_most):
+    if not _short_of_threshold(check):      # not measured, NaN, or failed for another reason
         return False
     if check.unit == FRACTION and check.at_least is not None:
         below = LIMITS.retry_within_fraction if reach is None else reach
@@ -326,6 +323,15 @@ def within_reach(check: CheckResult, reach: float | None = None) -> bool:
     return check.at_least is not None or check.at_most is not None
 
 
+def _short_of_threshold(check: CheckResult) -> bool:
+    """Whether the check's measured figure lies on the failing side of its threshold
+    (False for no figure, NaN, or no threshold)."""
+    if check.metric is None:
+        return False
+    return (check.at_least is not None and check.metric < check.at_least
+            or check.at_most is not None and check.metric > check.at_most)
+
+
 def _out_of_reach(result: QuestionResult) -> QuestionResult:
     """A question graded once although more attempts were allowed: its retried
     checks that failed out of reach say why they were not trained again."""
@@ -333,10 +339,7 @@ def _out_of_reach(result: QuestionResult) -> QuestionResult:
              if check.retried}
     checks = []
     for check in result.checks:
-        short = check.metric is not None and (
-            check.at_least is not None and check.metric < check.at_least
-            or check.at_most is not None and check.metric > check.at_most)
-        if (check.key in reach and check.status == FAILED and short
+        if (check.key in reach and check.status == FAILED and _short_of_threshold(check)
                 and not within_reach(check, reach[check.key])):
             check = dataclasses.replace(check, message=(
                 f"{check.message}\nnot trained again on another seed (--attempts): "
