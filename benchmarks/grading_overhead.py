@@ -50,10 +50,13 @@ from grader.judge import grading  # noqa: E402
 
 PHASES = ("launch", "imports", "setup", "training", "checks", "exit", "judge")
 TRAINING_STEPS = ("train", "training", "accuracy", "converge")
+WARM_MODES = ("none", "user")    # where autograder.py forks sandboxes from a warm start
 
 
-def breakdown(course: str, questions: list[str], isolation: str, student: Path) -> list[dict]:
-    """Each question graded in this process; its phases in seconds."""
+def breakdown(course: str, questions: list[str], isolation: str, student: Path,
+              warm: bool) -> list[dict]:
+    """Each question graded in this process; its phases in seconds. With ``warm``,
+    forked from the warm start where the isolation allows it (as autograder.py does)."""
     from grader.judge import confinement as confinement_module
     from grader.judge.data import JudgeData
     from grader.judge.report import Reporter
@@ -70,19 +73,21 @@ def breakdown(course: str, questions: list[str], isolation: str, student: Path) 
 
     grading.run_sandbox = recording
     settings = grading.Settings(project_root=ROOT, student_dir=student, mute=True,
-                                assignment=assignment, attempts=1)
+                                assignment=assignment, attempts=1, warm_start=warm)
     confinement, _ = confinement_module.choose(isolation, None, ROOT, JudgeData(ROOT / "data"))
     rows = []
     try:
         grader = grading.Grader(settings, JudgeData(ROOT / "data"),
                                 Reporter(stream=io.StringIO()), confinement)
-        for question in assignment.questions:
-            if question.id not in questions:
-                continue
-            outcomes.clear()
-            result = grader.grade_question(question)
-            launched, outcome = outcomes[-1]
-            rows.append(_phases(question.id, result, launched, outcome))
+        graded = [question for question in assignment.questions if question.id in questions]
+        with grader.warm_started(graded):
+            if grader.confinement.warm is not None:
+                grader.confinement.warm.ready()    # its imports: once, before the first
+            for question in graded:
+                outcomes.clear()
+                result = grader.grade_question(question)
+                launched, outcome = outcomes[-1]
+                rows.append(_phases(question.id, result, launched, outcome))
     finally:
         grading.run_sandbox = original
         confinement.close()
@@ -152,7 +157,8 @@ def main(argv=None) -> int:
     print(f"{args.course}, {os.cpu_count()} cores, --isolation {args.isolation}, load "
           f"{os.getloadavg()[0]:.2f}" + (", beside one busy process" if args.busy else ""), flush=True)
     with beside_busy(args.busy):
-        rows = breakdown(args.course, questions, args.isolation, student)
+        rows = breakdown(args.course, questions, args.isolation, student,
+                         warm=args.isolation in WARM_MODES)
         direct = direct_training(questions) if args.course in ("current",) else {}
         print(f"\n{'question':<9}" + "".join(f"{name:>9}" for name in PHASES)
               + f"{'total':>9}{'cpu':>8}{'direct':>8}")
@@ -171,22 +177,31 @@ def main(argv=None) -> int:
               f"({overhead / max(len(rows), 1):.2f} s per question)")
         if args.no_full:
             return 0
-        one = full_run(args.course, student, args.isolation, ["-j", "1"])
-        default = full_run(args.course, student, args.isolation, [])
         cores = os.cpu_count() or 1
         longest = max(row["training"] for row in rows) if rows else 0.0
         limit = max(training / min(cores, 2), longest)
-        print(f"\nfull run -j 1:          {one['wall']:6.1f} s, CPU {one['cpu']:6.1f} s "
-              f"({one['total']})")
-        print(f"full run default -j:    {default['wall']:6.1f} s, CPU {default['cpu']:6.1f} s "
-              f"({default['total']})")
+        # Side by side: the warm start (where the isolation allows it) and fresh sandboxes.
+        variants = [("", [])] if args.isolation not in WARM_MODES else [
+            ("warm start", []), ("fresh (--no-warm-start)", ["--no-warm-start"])]
+        runs = {}
+        for label, extra in variants:
+            runs[label] = (full_run(args.course, student, args.isolation, ["-j", "1", *extra]),
+                           full_run(args.course, student, args.isolation, extra))
         first = assignment.questions[0].id
         alone = full_run(args.course, student, args.isolation, ["-q", first])
-        print(f"-q {first} alone:          {alone['wall']:6.1f} s, CPU {alone['cpu']:6.1f} s")
         print(f"\ntraining (direct where known, else in the sandbox): {training:.1f} s; "
               f"2-core limit max(training / 2, longest training {longest:.1f} s) = {limit:.1f} s")
-        print(f"default run / 2-core limit: {default['wall'] / limit:.2f}x (target 1.3x)")
-        print(f"default run CPU / training: {default['cpu'] / training:.2f}x (target 1.25x)")
+        for label, (one, default) in runs.items():
+            name = f" ({label})" if label else ""
+            print(f"\nfull run -j 1{name}:  {one['wall']:6.1f} s, CPU {one['cpu']:6.1f} s "
+                  f"({one['total']})")
+            print(f"full run default -j{name}: {default['wall']:6.1f} s, CPU "
+                  f"{default['cpu']:6.1f} s ({default['total']})")
+            print(f"default run / 2-core limit{name}: {default['wall'] / limit:.2f}x "
+                  "(target 1.3x)")
+            print(f"default run CPU / training{name}: {default['cpu'] / training:.2f}x "
+                  "(target 1.25x)")
+        print(f"\n-q {first} alone:          {alone['wall']:6.1f} s, CPU {alone['cpu']:6.1f} s")
     print(f"load {os.getloadavg()[0]:.2f} at the end")
     return 0
 

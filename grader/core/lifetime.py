@@ -23,6 +23,10 @@ import signal
 import sys
 
 PARENT_ENV = "GRADER_PARENT_PID"
+# The exit status of a sandbox forked from the warm start (grader/sandbox/warm.py) that
+# could not become its question's sandbox, before any student code ran: the judge then
+# starts that question afresh (grader/judge/runner.py).
+FORK_FAILED = 87
 _PR_SET_PDEATHSIG = 1
 
 

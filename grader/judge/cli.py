@@ -88,6 +88,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "labels, with no network), user (as --sandbox-user), none, or "
                              "auto (the default: bwrap where it works, else user, else none, "
                              "said at the start)")
+    parser.add_argument("--no-warm-start", action="store_true",
+                        help="start every question's sandbox as a fresh Python that imports "
+                             "torch itself, instead of forking it from one that has (the "
+                             "default with --isolation none or user on Linux: the same "
+                             "grades, less time; docs/isolation.md)")
     args = parser.parse_args(argv)
 
     if args.question is not None:
@@ -172,7 +177,8 @@ def main(argv=None) -> int:
                         plots_dir=args.save_plots.resolve() if args.save_plots else None,
                         time_limit_scale=args.time_limit_scale, memory_mb=args.memory_limit,
                         enforce_imports=args.enforce_imports, assignment=assignment,
-                        student_dir_label=args.student_dir_label, attempts=args.attempts)
+                        student_dir_label=args.student_dir_label, attempts=args.attempts,
+                        warm_start=not args.no_warm_start)
     if settings.plots_dir:
         settings.plots_dir.mkdir(parents=True, exist_ok=True)
 

@@ -69,6 +69,15 @@ class Confinement:
         self.mode = mode
         self.tree, self.user, self.bwrap = tree, user, bwrap
         self.reaper = Reaper()
+        # The warm start of the questions being graded now (grader/judge/warm_start.py):
+        # set by the grader where the mode allows it, None otherwise.
+        self.warm = None
+
+    @property
+    def forks_keep_guarantees(self) -> bool:
+        """Whether a sandbox forked from a warm process keeps every guarantee of this
+        mode: not under bubblewrap (each sandbox has namespaces of its own there)."""
+        return self.bwrap is None
 
     @property
     def public_code(self) -> Path | None:

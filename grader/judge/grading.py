@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -25,8 +27,9 @@ from grader.core.wiring import SettingsView, VerdictInput, load_definition
 from grader.judge.data import JudgeData
 from grader.judge.imports_check import check_imports
 from grader.judge.confinement import Confinement
+from grader.judge import warm_start
 from grader.judge.report import Reporter
-from grader.judge.runner import run_sandbox
+from grader.judge.runner import run_sandbox, sandbox_env
 from grader.judge.staff_files import StaffFiles
 from grader.judge.status import StatusLine
 from grader.judge.submitted import left_out
@@ -50,6 +53,9 @@ class Settings:
     # Attempts a question may have when a retried check fails within reach of its
     # threshold (--attempts): seed, seed + 1, ...; 1 grades on the seed alone.
     attempts: int = LIMITS.default_attempts
+    # Sandboxes forked from one warm process where that keeps every guarantee
+    # (grader/judge/warm_start.py); False (--no-warm-start): each a fresh interpreter.
+    warm_start: bool = True
 
     def __post_init__(self):
         if self.assignment is None:
@@ -125,9 +131,46 @@ class Grader:
               jobs: int = 1) -> list[QuestionResult]:
         """Grade ``questions`` in order, or up to ``jobs`` at a time (grader/judge/parallel.py),
         printing each question's block whole and in order."""
-        if jobs > 1 and len(questions) > 1:
-            from grader.judge.parallel import grade_side_by_side
-            return grade_side_by_side(self, questions, honour_prerequisites, jobs)
+        with self.warm_started(questions):
+            if jobs > 1 and len(questions) > 1:
+                from grader.judge.parallel import grade_side_by_side
+                return grade_side_by_side(self, questions, honour_prerequisites, jobs)
+            return self._grade_in_order(questions, honour_prerequisites)
+
+    @contextlib.contextmanager
+    def warm_started(self, questions: list[Question]):
+        """Within the block, the questions' sandboxes are forked from one warm process
+        (grader/judge/warm_start.py) where that keeps every guarantee and saves
+        something: two questions or more, not under bubblewrap, on Linux, and not
+        ``--no-warm-start``. Call from the main thread."""
+        if (not self.settings.warm_start or len(questions) < 2 or self.confinement.warm
+                or not self.confinement.forks_keep_guarantees or not warm_start.supported()):
+            yield
+            return
+        threads = collections.Counter(sandbox_threads(question, self.settings)
+                                      for question in questions).most_common(1)[0][0]
+        public = self.confinement.public_code
+        code = self.staff.private_copy() if public is None else None  # none: its own copy
+        try:
+            with self.confinement.reaper.starting():   # never taken for a stray
+                warm = warm_start.WarmStart.start(public or code,
+                                                  sandbox_env(threads, self.settings.graphics, {}))
+                if warm is not None:
+                    self.confinement.reaper.started(warm.pid)
+            self.confinement.warm = warm
+            try:
+                yield
+            finally:
+                self.confinement.warm = None
+                if warm is not None:
+                    warm.close()
+                    self.confinement.reaper.ended(warm.pid)
+        finally:
+            if code is not None:
+                shutil.rmtree(code, ignore_errors=True)
+
+    def _grade_in_order(self, questions: list[Question],
+                        honour_prerequisites: bool) -> list[QuestionResult]:
         results: dict[str, QuestionResult] = {}
         for question in questions:
             self.reporter.question_started(question)

@@ -140,6 +140,11 @@ class Sandbox:
 
     def __init__(self, process: subprocess.Popen, in_bubblewrap: bool):
         self.process, self.in_bubblewrap = process, in_bubblewrap
+        self.pid, self.stdout = process.pid, process.stdout
+
+    def wait(self) -> None:
+        """Collect the ended sandbox (its exit status is then ours to read)."""
+        self.process.wait()
 
     def processes(self) -> list[int] | None:
         """The sandbox and every process it started (None where they cannot be

@@ -29,6 +29,7 @@ from grader.judge import platform_support
 from grader.judge.confinement import Confinement
 from grader.judge.status import StatusLine
 from grader.judge.time_limits import TimeUse, budget
+from grader.judge.warm_start import WarmSandbox
 
 POLL_SECONDS = 0.05
 PROGRESS_POLL_SECONDS = 0.5
@@ -181,6 +182,10 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
     ``shown_to`` receives the student's output instead of stdout (a question graded
     beside others prints as one block); setting ``stop`` ends the sandbox (Ctrl-C)."""
     confinement = confinement or Confinement("none")
+    arguments = dict(job=job, probes=probes, project_root=project_root,
+                     student_dir=student_dir, time_limit=time_limit, memory_mb=memory_mb,
+                     echo=echo, shown_cap=shown_cap, kept_cap=kept_cap,
+                     confinement=confinement, status=status, shown_to=shown_to, stop=stop)
     with confinement.job_folder() as tmp:
         job_dir = Path(tmp)
         prepared = confinement.prepare(job_dir, student_dir, project_root, job["graphics"])
@@ -193,44 +198,43 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         # Keys starting with "_" are the judge's secrets (e.g. a permutation): not sent.
         np.savez(job_dir / "probes.npz", **{k: v for k, v in probes.items() if not k.startswith("_")})
         command = [sys.executable, "-c", BOOTSTRAP.format(root=str(project_root)), str(job_dir)]
-        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
-                   PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(job["threads"]),
-                   MKL_NUM_THREADS=str(job["threads"]), MALLOC_ARENA_MAX="2",
-                   # Threads waiting for each other sleep instead of spinning: on a busy
-                   # machine spinning burns CPU time that counts against the limit
-                   # (benchmarks/cpu_time_limits.py --cores 2 --threads 2).
-                   OMP_WAIT_POLICY="PASSIVE", **prepared.env)
-        env.pop("PYTHONPATH", None)
+        env = sandbox_env(job["threads"], job["graphics"], prepared.env)
         # The sandbox dies with this process (Linux): bubblewrap sees to it itself.
         env = lifetime.without_parent(env) if prepared.dies_with_judge else lifetime.child_env(env)
-        if not job["graphics"]:
-            env["MPLBACKEND"] = "Agg"   # student plt.show() calls must not block
         if prepared.in_bubblewrap:
             command = prepared.wrap(command)
 
         outcome = SandboxOutcome(time_limit=time_limit, memory_mb=memory_mb,
                                  time_use=budget(time_limit, job["threads"]))
+        warm = confinement.warm
+        if warm is not None and (prepared.in_bubblewrap or not warm.fits(env)
+                                 or not warm.ready()):
+            warm = None
         started = time.monotonic()
         with confinement.reaper.starting():    # no clean-up takes it for a stray
-            process = subprocess.Popen(command, cwd=student_dir, env=env,
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT,
-                                       **platform_support.new_process_group(), **prepared.popen)
-            confinement.reaper.started(process.pid)
-        pump = _OutputPump(process.stdout, echo, shown_cap, kept_cap,
+            sandbox = warm.spawn(job_dir, student_dir, env, project_root,
+                                 _forked_user(prepared.popen)) if warm is not None else None
+            if sandbox is None:      # a fresh interpreter
+                process = subprocess.Popen(command, cwd=student_dir, env=env,
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT,
+                                           **platform_support.new_process_group(),
+                                           **prepared.popen)
+                sandbox = platform_support.Sandbox(process, prepared.in_bubblewrap)
+            confinement.reaper.started(sandbox.pid)
+        pump = _OutputPump(sandbox.stdout, echo, shown_cap, kept_cap,
                            status if shown_to is None else None, shown_to)
         pump.start()
         watch = _ProgressTail(job_dir / "events.jsonl", job["question"], outcome.time_use,
                               status)
-        sandbox = platform_support.Sandbox(process, prepared.in_bubblewrap)
         try:
             outcome.stopped = _wait(sandbox, outcome.time_use, started, memory_mb, watch, stop)
             if outcome.stopped in ("timeout", "memory"):
                 sandbox.ask_for_traceback()
         finally:
             sandbox.kill()     # workers or leftovers, even on Ctrl-C
-            process.wait()      # reaped here, so its exit status is ours to read
-            confinement.reaper.ended(process.pid)
+            sandbox.wait()      # reaped here, so its exit status is ours to read
+            confinement.reaper.ended(sandbox.pid)
             confinement.end_strays()
         pump.join(timeout=5)
         if status is not None:
@@ -242,7 +246,36 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         outcome.output = pump.captured()
         _read_results(job_dir, outcome, StudentFiles(project_root, student_dir,
                                                       made_dir=made_dir))
+    if (isinstance(sandbox, WarmSandbox) and outcome.returncode == lifetime.FORK_FAILED
+            and not outcome.phases and confinement.warm is not None):
+        # Ours: the fork could not become the sandbox, before any student code ran.
+        # Fresh interpreters from now on, this question first.
+        confinement.warm.give_up(outcome.output.kept)
+        return run_sandbox(**arguments)
     return outcome
+
+
+def sandbox_env(threads: int, graphics: bool, extra: dict) -> dict:
+    """The environment a sandbox starts with (before its parent is named)."""
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
+               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), MALLOC_ARENA_MAX="2",
+               # Threads waiting for each other sleep instead of spinning: on a busy
+               # machine spinning burns CPU time that counts against the limit
+               # (benchmarks/cpu_time_limits.py --cores 2 --threads 2).
+               OMP_WAIT_POLICY="PASSIVE", **extra)
+    env.pop("PYTHONPATH", None)
+    if not graphics:
+        env["MPLBACKEND"] = "Agg"   # student plt.show() calls must not block
+    return env
+
+
+def _forked_user(popen: dict) -> dict | None:
+    """The sandbox user a fork from the warm start becomes (Popen's options, as
+    Confinement.prepare gives them); None: it stays the judge's user."""
+    if not popen.get("user"):
+        return None
+    return {"uid": popen["user"], "gid": popen["group"], "umask": popen.get("umask", 0o077)}
 
 
 def _write_made_modules(job_dir: Path, modules: dict | None) -> Path | None:
