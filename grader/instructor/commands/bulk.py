@@ -121,6 +121,9 @@ def add_bulk(commands) -> None:
     parser.add_argument("--isolation", choices=confinement.MODES, default="auto",
                         help="where student code runs, as for autograder.py (default auto: "
                              "bubblewrap where it works, chosen once for the whole run)")
+    parser.add_argument("--no-warm-start", action="store_true",
+                        help="as for autograder.py: start every question's sandbox as a fresh "
+                             "Python (the same grades; docs/isolation.md#the-warm-start)")
     parser.add_argument("--similarity", action="store_true",
                         help="after grading, compare every pair of submissions' code (the "
                              "skeleton's left out) into OUTDIR/similarity.csv and "

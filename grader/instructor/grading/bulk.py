@@ -370,6 +370,8 @@ def _bulk(args, questions: list[str], out: Path, work: WorkFolder, after) -> int
         autograder_args += ["-q", ",".join(questions)]
     if args.enforce_imports:
         autograder_args.append("--enforce-imports")
+    if getattr(args, "no_warm_start", False):
+        autograder_args.append("--no-warm-start")
     autograder_args += ["--isolation", mode]
     if args.sandbox_user and mode != "none" and isolation.effective():
         autograder_args += ["--sandbox-user", args.sandbox_user]

@@ -302,7 +302,8 @@ def bulk_arguments(args, settings: dict) -> list[str]:
     if settings["questions"]:
         line += ["-q", ",".join(settings["questions"])]
     for flag, on in (("--enforce-imports", args.enforce_imports),
-                     ("--save-plots", args.save_plots), ("--force", args.force)):
+                     ("--save-plots", args.save_plots), ("--force", args.force),
+                     ("--no-warm-start", getattr(args, "no_warm_start", False))):
         if on:
             line.append(flag)
     if args.sandbox_user:
