@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from grader.judge import warm_start
-from helpers import REFERENCE, make_submission, points_by_test, run_autograder
+from helpers import REFERENCE, make_submission, points_by_test, run_autograder, wait_for
 
 pytestmark = pytest.mark.skipif(not warm_start.supported(),
                                 reason="the warm start is Linux's (fork, SCM_RIGHTS)")
@@ -144,6 +144,45 @@ def test_when_the_warm_process_is_gone_the_next_questions_start_afresh(tmp_path)
     assert by_question["q6"] == results["questions"]["q6"]["max"], process.stdout
 
 
+DAEMON = '''
+def _leave_a_daemon():
+    import os, time
+    parent = open(f"/proc/{os.getppid()}/cmdline", "rb").read()
+    if b"grader.sandbox.warm" not in parent or os.path.exists(PIDS + ".started"):
+        return
+    open(PIDS + ".started", "w").close()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            with open(PIDS, "w") as pids:
+                pids.write(str(os.getpid()))
+            while True:
+                time.sleep(0.1)
+        os._exit(0)
+_leave_a_daemon()
+'''
+
+
+def test_a_daemon_a_fork_leaves_is_ended_with_its_question(tmp_path):
+    pids = tmp_path / "daemon.pid"
+    submission = make_submission(tmp_path / "student", {
+        "losses.py": f"PIDS = {str(pids)!r}\n" + DAEMON})
+    process, results = grade(tmp_path, submission, "-q", "q2,q6", "-j", "1",
+                             "--isolation", "none", "--attempts", "1")
+    assert wait_for(pids.exists, 10), process.stdout      # it did start one
+    daemon = int(pids.read_text())
+    assert wait_for(lambda: not alive(daemon), 10), f"daemon {daemon} survived"
+    assert results["total"] == results["max"], points_by_test(results)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
 def test_a_fork_that_cannot_become_its_sandbox_is_ours_and_the_question_starts_afresh(
         tmp_path, monkeypatch, capsys):
     """A fork that fails before any student code runs (here: an environment it cannot
@@ -211,4 +250,5 @@ _signal_the_parent()
     assert results["total"] == results["max"], points_by_test(results)
 
 
-from test_isolation import private_project, python_reachable, sandbox_user  # noqa: E402,F401
+# The fixtures of the sandbox user's tests, as root (CI runs as root):
+from test_isolation import private_project, python_reachable, sandbox_user  # noqa: E402,F401,F811

@@ -143,14 +143,18 @@ class Grader:
         (grader/judge/warm_start.py) where that keeps every guarantee and saves
         something: two questions or more, not under bubblewrap, on Linux, and not
         ``--no-warm-start``. Call from the main thread."""
-        if (not self.settings.warm_start or len(questions) < 2 or self.confinement.warm
-                or not self.confinement.forks_keep_guarantees or not warm_start.supported()):
+        public = self.confinement.public_code
+        wanted = (self.settings.warm_start and len(questions) > 1 and not self.confinement.warm
+                  and self.confinement.forks_keep_guarantees and warm_start.supported())
+        try:
+            code = self.staff.private_copy() if wanted and public is None else None
+        except OSError:          # no room for its own copy: fresh sandboxes, as without it
+            wanted = False
+        if not wanted:
             yield
             return
         threads = collections.Counter(sandbox_threads(question, self.settings)
                                       for question in questions).most_common(1)[0][0]
-        public = self.confinement.public_code
-        code = self.staff.private_copy() if public is None else None  # none: its own copy
         try:
             with self.confinement.reaper.starting():   # never taken for a stray
                 warm = warm_start.WarmStart.start(public or code,

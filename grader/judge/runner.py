@@ -246,10 +246,12 @@ def run_sandbox(job: dict, probes: dict[str, np.ndarray], *, project_root: Path,
         outcome.output = pump.captured()
         _read_results(job_dir, outcome, StudentFiles(project_root, student_dir,
                                                       made_dir=made_dir))
-    if (isinstance(sandbox, WarmSandbox) and outcome.returncode == lifetime.FORK_FAILED
-            and not outcome.phases and confinement.warm is not None):
-        # Ours: the fork could not become the sandbox, before any student code ran.
-        # Fresh interpreters from now on, this question first.
+        # Ours: the fork could not become the sandbox, before main() (and any student
+        # code) ran: it wrote nothing. Fresh interpreters from now on, this question first.
+        fork_failed = (isinstance(sandbox, WarmSandbox)
+                       and outcome.returncode == lifetime.FORK_FAILED
+                       and not (job_dir / "events.jsonl").exists())
+    if fork_failed and confinement.warm is not None:
         confinement.warm.give_up(outcome.output.kept)
         return run_sandbox(**arguments)
     return outcome

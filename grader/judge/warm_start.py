@@ -69,7 +69,10 @@ class WarmStart:
         the thread that starts it). None where it is not supported."""
         if not supported() or threading.current_thread() is not threading.main_thread():
             return None
-        judge_end, warm_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            judge_end, warm_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except OSError:
+            return None
         try:
             process = subprocess.Popen(
                 [sys.executable, "-c", WARM_BOOTSTRAP.format(root=str(root)),
