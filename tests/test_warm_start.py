@@ -220,7 +220,7 @@ def test_a_fork_that_cannot_become_its_sandbox_is_ours_and_the_question_starts_a
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux")
 def test_as_the_sandbox_user_a_fork_drops_to_it_and_cannot_touch_the_warm_process(
         tmp_path, request):
-    sandbox_user = request.getfixturevalue("sandbox_user")
+    account = request.getfixturevalue("sandbox_user")
     request.getfixturevalue("python_reachable")
     project = request.getfixturevalue("private_project")
     submission = make_submission(tmp_path / "student", {"models.py": PROFILE + '''
@@ -238,13 +238,13 @@ _signal_the_parent()
         path.chmod(0o644)
     process, results = run_autograder(
         "--student-dir", str(submission), "--no-graphics", "-q", "q1,q2", "-j", "1",
-        "--isolation", "user", "--sandbox-user", sandbox_user.name, "--attempts", "1",
+        "--isolation", "user", "--sandbox-user", account.name, "--attempts", "1",
         "--json", str(tmp_path / "results.json"), cwd=tmp_path, project=project,
         timeout=600)
     assert process.returncode == 0, process.stdout + process.stderr
     forked = profiles(process.stdout)
     assert [p["warm"] for p in forked] == [True, True], process.stdout
-    assert {p["profile"]["user"] for p in forked} == {sandbox_user.uid}
+    assert {p["profile"]["user"] for p in forked} == {account.uid}
     assert all(p["profile"]["dumpable"] == 1 for p in forked), forked
     assert process.stdout.count("DENIED") == 2 and "KILLED THE PARENT" not in process.stdout
     assert results["total"] == results["max"], points_by_test(results)
