@@ -214,6 +214,11 @@ class WarmSandbox:
         self._read_report(0.5)
 
     def kill(self) -> None:
+        """Kill the sandbox and its process group. The fork itself too while it has
+        not ended: just after the fork it may not have its own group yet."""
+        if self._ended is None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.killpg(self.pid, signal.SIGKILL)
 
