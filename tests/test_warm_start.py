@@ -68,6 +68,14 @@ def grade(tmp_path, submission, *args, name="results.json"):
     return process, results
 
 
+def grade_unconfined(tmp_path, losses: str, questions: str):
+    """The staff solution with ``losses`` appended to losses.py, graded unconfined
+    (where the warm start applies), one question at a time, on one seed."""
+    submission = make_submission(tmp_path / "student", {"losses.py": losses})
+    return grade(tmp_path, submission, "-q", questions, "-j", "1", "--isolation", "none",
+                 "--attempts", "1")
+
+
 def test_a_forked_sandbox_is_what_a_fresh_one_is_and_grades_the_same(tmp_path):
     submission = make_submission(tmp_path / "student", {"models.py": PROFILE})
     options = ("-q", "q1,q2,q6", "-j", "1", "--isolation", "none", "--attempts", "1")
@@ -109,9 +117,7 @@ _tamper()
 def test_a_question_cannot_change_the_code_the_next_questions_are_forked_with(tmp_path):
     """Unconfined, student code can write the warm process's copy of the grader; the
     next questions still import their own copies and grade as before."""
-    submission = make_submission(tmp_path / "student", {"losses.py": TAMPER})
-    process, results = grade(tmp_path, submission, "-q", "q2,q5,q6", "-j", "1",
-                             "--isolation", "none", "--attempts", "1")
+    process, results = grade_unconfined(tmp_path, TAMPER, "q2,q5,q6")
     tampered = re.findall(r"TAMPERED (\d+)", process.stdout)
     assert tampered and int(tampered[0]) > 10, process.stdout     # it did write them
     assert results["total"] == results["max"], points_by_test(results)
@@ -130,10 +136,8 @@ _kill_the_warm_process()
 
 def test_when_the_warm_process_is_gone_the_next_questions_start_afresh(tmp_path):
     mark = tmp_path / "killed"
-    submission = make_submission(tmp_path / "student", {
-        "losses.py": f"MARK = {str(mark)!r}\n" + KILL_PARENT})
-    process, results = grade(tmp_path, submission, "-q", "q2,q5,q6", "-j", "1",
-                             "--isolation", "none", "--attempts", "1")
+    process, results = grade_unconfined(tmp_path, f"MARK = {str(mark)!r}\n" + KILL_PARENT,
+                                        "q2,q5,q6")
     assert mark.exists(), process.stdout
     by_question = {q: r["points"] for q, r in results["questions"].items()}
     # q2's own code killed the process it came from, and with it itself (the steps
@@ -165,10 +169,7 @@ _leave_a_daemon()
 
 def test_a_daemon_a_fork_leaves_is_ended_with_its_question(tmp_path):
     pids = tmp_path / "daemon.pid"
-    submission = make_submission(tmp_path / "student", {
-        "losses.py": f"PIDS = {str(pids)!r}\n" + DAEMON})
-    process, results = grade(tmp_path, submission, "-q", "q2,q6", "-j", "1",
-                             "--isolation", "none", "--attempts", "1")
+    process, results = grade_unconfined(tmp_path, f"PIDS = {str(pids)!r}\n" + DAEMON, "q2,q6")
     assert wait_for(pids.exists, 10), process.stdout      # it did start one
     daemon = int(pids.read_text())
     assert wait_for(lambda: not alive(daemon), 10), f"daemon {daemon} survived"
